@@ -1,0 +1,93 @@
+"""``python -m spotlight``: the command line.
+
+    python -m spotlight serve [--host H] [--port P]   run the server (env: HOST, PORT, ...)
+
+Configuration comes from environment variables (README, docs/operations.md); the flags only
+override HOST and PORT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+
+import trio
+
+from spotlight.config import ConfigError, Settings
+from spotlight.server import serve
+from spotlight.service import SpotlightService
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m spotlight",
+        description="Spotlight realtime market-data server.",
+        epilog="Configuration is read from environment variables; see README.md.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    s = sub.add_parser(
+        "serve",
+        help="run the server (simulated market unless MASSIVE_API_KEY is set)",
+        description="Run the server. Defaults: http://127.0.0.1:5000, simulated market, "
+        "everything in memory. HOST and PORT environment variables override the address.",
+    )
+    s.add_argument("--host", help="listen address (default: $HOST or 127.0.0.1)")
+    s.add_argument("--port", type=int, help="listen port (default: $PORT or 5000; 0 = any)")
+    return p
+
+
+async def _run(service: SpotlightService) -> None:
+    async def on_signal() -> None:
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for signum in signals:
+                logging.getLogger("spotlight").info(
+                    "%s: shutting down gracefully", signal.Signals(signum).name
+                )
+                return
+
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(
+            lambda task_status: serve(service, shutdown_trigger=on_signal, task_status=task_status)
+        )
+        logging.getLogger("spotlight").info(
+            "Spotlight on %s (market: %s, %s; epoch %s)",
+            url,
+            service.source_kind,
+            service.source_reason,
+            service.epoch.id,
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"spotlight: configuration error: {exc}", file=sys.stderr)
+        return 2
+    if args.host:
+        settings = replace(settings, host=args.host)
+    if args.port is not None:
+        settings = replace(settings, port=args.port)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        trio.run(_run, SpotlightService(settings))
+    except OSError as exc:
+        print(
+            f"spotlight: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Connected clients: one ``ClientSession`` per stream, all of them in a ``ClientRegistry``.
+
+A session is the per-connection actor's state: its inbox, subscription, resume position and
+close reason. Its task is the transport's request handler (owned by hypercorn's connection
+nursery); the session registers an ``ActorNode`` under the tree's ``clients`` node so every
+connection is visible in /api/diag, and is removed when the handler ends.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import trio
+
+from spotlight.clients.inbox import ClientInbox
+from spotlight.runtime.tree import ActorNode
+
+__all__ = ["ClientRegistry", "ClientSession"]
+
+
+class ClientSession:
+    def __init__(
+        self,
+        id: int,
+        transport: str,
+        remote: str,
+        topics: tuple[str, ...],
+        inbox: ClientInbox,
+        node: ActorNode,
+    ) -> None:
+        self.id = id
+        self.transport = transport
+        self.remote = remote
+        self.topics = topics
+        self.inbox = inbox
+        self.node = node
+        self.connected_at = trio.current_time()
+        self.last_seq = 0  # the position this client has fully caught up to
+        self.delivered = 0
+        self.writes = 0
+        self.close_reason: str | None = None
+        node.stats = self.stats
+        node.state = "running"
+
+    def stats(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "transport": self.transport,
+            "remote": self.remote,
+            "topics": len(self.topics),
+            "lastSeq": self.last_seq,
+            "delivered": self.delivered,
+            "writes": self.writes,
+            "connectedS": round(trio.current_time() - self.connected_at, 3),
+            **self.inbox.stats(),
+        }
+
+
+class ClientRegistry:
+    def __init__(self, node: ActorNode) -> None:
+        self.node = node
+        self._ids = itertools.count(1)
+        self._sessions: dict[int, ClientSession] = {}
+        self.closing_reason: str | None = None  # set once shutdown begins: refuse new streams
+
+    def open(
+        self, transport: str, remote: str, topics: tuple[str, ...], inbox: ClientInbox
+    ) -> ClientSession:
+        cid = next(self._ids)
+        node = self.node.child(f"{transport}-{cid}", f"client:{transport}")
+        session = ClientSession(cid, transport, remote, topics, inbox, node)
+        self._sessions[cid] = session
+        if self.closing_reason is not None:
+            inbox.close(self.closing_reason)
+        return session
+
+    def remove(self, session: ClientSession) -> None:
+        self._sessions.pop(session.id, None)
+        session.node.state = "stopped"
+        session.node.detach()
+
+    def close_all(self, reason: str) -> int:
+        """Close every stream with ``reason`` (pending events are still delivered first)."""
+        self.closing_reason = reason
+        for s in list(self._sessions.values()):
+            s.inbox.close(reason)
+        return len(self._sessions)
+
+    def __iter__(self) -> Iterator[ClientSession]:
+        return iter(list(self._sessions.values()))
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def count(self, transport: str) -> int:
+        return sum(1 for s in self._sessions.values() if s.transport == transport)
+
+    def queue_depths(self) -> Iterator[tuple[str, int, int]]:
+        for s in list(self._sessions.values()):
+            yield s.transport, s.inbox.pending_events, s.inbox.pending_bytes

@@ -1,0 +1,152 @@
+"""Settings from environment variables; every default is named once, here.
+
+``Settings.from_env`` is the only place the environment is read. A bad value raises
+``ConfigError`` naming the variable, the value and what is accepted, so a typo in a deploy
+fails at start instead of surfacing as odd behaviour hours later. docs/operations.md lists
+every variable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+__all__ = ["ConfigError", "Settings"]
+
+T = TypeVar("T")
+
+_SYMBOL = re.compile(r"^(I:)?[A-Z][A-Z0-9.]{0,9}$")
+BUILTIN_SYMBOLS = ("SPY", "QQQ", "I:SPX")
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # Network. HOST/PORT follow the Procfile convention; 5000 is the documented default.
+    host: str = "127.0.0.1"
+    port: int = 5000
+    # Listen backlog: the default 100 capped reconnect storms at ~130 connections/s here
+    # (dropped SYNs retry after 1 s); 4096 reached ~1,000/s (trio-stack-notes.md).
+    backlog: int = 4096
+    # Kernel drops a connection whose peer stops acknowledging data after this long. hypercorn
+    # writes inside a shielded scope, so this is what frees a peer that stays connected but stops
+    # reading (trio-stack-notes.md). 0 disables.
+    tcp_user_timeout_ms: int = 15_000
+    # Graceful shutdown: streaming clients are told to reconnect, then connections get this long.
+    shutdown_grace_s: float = 5.0
+
+    # Market simulator (the default source when MASSIVE_API_KEY is unset).
+    seed: int = 7
+    symbols: tuple[str, ...] = BUILTIN_SYMBOLS
+    trades_per_second: float = 2.0
+    # Ticks are published in bursts on this grid: batching is what makes fan-out cheap
+    # (one write per client per burst), and 100 ms is below what a chart can show.
+    sim_burst_ms: int = 100
+    sim_history_days: int = 5
+    # 1-minute bars kept per symbol: 7 days covers the simulator's history plus a week of
+    # live data, about 1 MB per symbol.
+    bar_buffer_minutes: int = 7 * 1440
+
+    # Hub history for resume: bounded by count and by age, whichever bites first.
+    history_events: int = 50_000
+    history_seconds: float = 900.0
+
+    # Per-client streaming.
+    heartbeat_s: float = 10.0
+    retry_ms: int = 2_000
+    # A client whose pending bytes or oldest pending event exceed these is "slow": it gets a
+    # `slow` event and is closed; its reconnect resumes through Last-Event-ID.
+    client_queue_bytes: int = 1 << 20
+    client_queue_age_s: float = 5.0
+
+    massive_api_key: str | None = field(default=None, repr=False)
+    log_level: str = "INFO"
+
+    @property
+    def market_source(self) -> tuple[str, str]:
+        """(source, reason) as shown in /api/diag."""
+        if self.massive_api_key:
+            return "massive", "MASSIVE_API_KEY is set"
+        return "simulated", "no MASSIVE_API_KEY"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        d = cls()
+        symbols = _symbols(env.get("SPOTLIGHT_SYMBOLS", ""))
+        return cls(
+            host=env.get("HOST", d.host) or d.host,
+            port=_get(env, "PORT", d.port, int, lambda v: 0 <= v <= 65535),
+            backlog=_get(env, "SPOTLIGHT_BACKLOG", d.backlog, int, lambda v: v > 0),
+            tcp_user_timeout_ms=_get(
+                env, "SPOTLIGHT_TCP_USER_TIMEOUT_MS", d.tcp_user_timeout_ms, int, lambda v: v >= 0
+            ),
+            shutdown_grace_s=_get(
+                env, "SPOTLIGHT_SHUTDOWN_GRACE_S", d.shutdown_grace_s, float, lambda v: v >= 0
+            ),
+            seed=_get(env, "SPOTLIGHT_SEED", d.seed, int, lambda v: True),
+            symbols=symbols,
+            trades_per_second=_get(
+                env, "SPOTLIGHT_TRADES_PER_SECOND", d.trades_per_second, float, lambda v: v > 0
+            ),
+            sim_burst_ms=_get(env, "SPOTLIGHT_SIM_BURST_MS", d.sim_burst_ms, int, lambda v: v > 0),
+            sim_history_days=_get(
+                env, "SPOTLIGHT_SIM_HISTORY_DAYS", d.sim_history_days, int, lambda v: 0 <= v <= 30
+            ),
+            bar_buffer_minutes=_get(
+                env, "SPOTLIGHT_BAR_BUFFER_MINUTES", d.bar_buffer_minutes, int, lambda v: v >= 60
+            ),
+            history_events=_get(
+                env, "SPOTLIGHT_HISTORY_EVENTS", d.history_events, int, lambda v: v >= 10_000
+            ),
+            history_seconds=_get(
+                env, "SPOTLIGHT_HISTORY_SECONDS", d.history_seconds, float, lambda v: v > 0
+            ),
+            heartbeat_s=_get(env, "SPOTLIGHT_HEARTBEAT_S", d.heartbeat_s, float, lambda v: v > 0),
+            retry_ms=_get(env, "SPOTLIGHT_RETRY_MS", d.retry_ms, int, lambda v: v >= 0),
+            client_queue_bytes=_get(
+                env, "SPOTLIGHT_CLIENT_QUEUE_BYTES", d.client_queue_bytes, int, lambda v: v >= 4096
+            ),
+            client_queue_age_s=_get(
+                env, "SPOTLIGHT_CLIENT_QUEUE_AGE_S", d.client_queue_age_s, float, lambda v: v > 0
+            ),
+            massive_api_key=env.get("MASSIVE_API_KEY") or None,
+            log_level=env.get("SPOTLIGHT_LOG_LEVEL", d.log_level).upper(),
+        )
+
+
+def _get(
+    env: Mapping[str, str],
+    name: str,
+    default: T,
+    parse: Callable[[str], T],
+    ok: Callable[[T], bool],
+) -> T:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = parse(raw.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{name}={raw!r} is not a valid {parse.__name__}; unset it to use {default!r}"
+        ) from None
+    if not ok(value):
+        raise ConfigError(f"{name}={raw!r} is out of range; the default is {default!r}")
+    return value
+
+
+def _symbols(raw: str) -> tuple[str, ...]:
+    """Built-in symbols plus SPOTLIGHT_SYMBOLS (comma separated), in order, without repeats."""
+    extra = [s.strip().upper() for s in raw.split(",") if s.strip()]
+    for s in extra:
+        if not _SYMBOL.match(s):
+            raise ConfigError(
+                f"SPOTLIGHT_SYMBOLS has {s!r}: a symbol is 1-10 letters/digits/dots, "
+                "optionally prefixed 'I:' for an index"
+            )
+    return tuple(dict.fromkeys([*BUILTIN_SYMBOLS, *extra]))

@@ -1,0 +1,77 @@
+"""Recent events kept for resume, bounded by count and by age (pure; no I/O, no clock reads).
+
+Events arrive with consecutive seqs, so the retained window is always ``first_seq..last_seq``
+with no holes, and "is seq N still here?" is arithmetic. ``since`` walks back from the newest
+event, so a client that missed a few events costs a few steps, not a scan of the window.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Container
+
+from spotlight.hub.event import Event
+
+__all__ = ["History"]
+
+
+class History:
+    def __init__(self, max_events: int, max_age_s: float) -> None:
+        if max_events <= 0 or max_age_s <= 0:
+            raise ValueError(
+                f"History bounds must be positive: max_events={max_events!r}, "
+                f"max_age_s={max_age_s!r}"
+            )
+        self.max_events = max_events
+        self.max_age_s = max_age_s
+        self._events: deque[Event] = deque(maxlen=max_events)
+        self.bytes = 0
+        self.evicted = 0
+
+    def append(self, event: Event) -> None:
+        if self._events and event.seq != self._events[-1].seq + 1:
+            raise ValueError(
+                f"History needs consecutive seqs: got {event.seq} after {self._events[-1].seq}"
+            )
+        if len(self._events) == self.max_events:
+            self.bytes -= self._events[0].size
+            self.evicted += 1
+        self._events.append(event)
+        self.bytes += event.size
+        self.trim(event.published)
+
+    def trim(self, now: float) -> None:
+        """Drop events older than ``max_age_s`` at hub time ``now``."""
+        horizon = now - self.max_age_s
+        events = self._events
+        while events and events[0].published < horizon:
+            self.bytes -= events.popleft().size
+            self.evicted += 1
+
+    @property
+    def first_seq(self) -> int | None:
+        return self._events[0].seq if self._events else None
+
+    def __len__(self) -> int:
+        return len(self._events)
+
+    def covers(self, seq: int, last_seq: int) -> bool:
+        """True if every event after ``seq`` (up to ``last_seq``) is still retained."""
+        if seq >= last_seq:
+            return True
+        first = self.first_seq
+        return first is not None and first <= seq + 1
+
+    def since(self, seq: int, topics: Container[str]) -> list[Event]:
+        """Retained events with a seq above ``seq`` whose topic is in ``topics``, oldest first.
+
+        The caller checks ``covers`` first; events already evicted are simply absent.
+        """
+        out: list[Event] = []
+        for event in reversed(self._events):
+            if event.seq <= seq:
+                break
+            if event.topic in topics:
+                out.append(event)
+        out.reverse()
+        return out

@@ -1,0 +1,380 @@
+"""OHLCV candles built from trades, and rollups from 1-minute bars to larger timeframes.
+
+Candle rules (these are documented to users):
+
+* Buckets are aligned to exchange time, America/New_York. An hourly bar starts on the
+  hour in New York, a 5-minute bar on a multiple of 5 minutes, and so on.
+* A daily bar covers one New York calendar day (the session day). Its start time is New
+  York local midnight of that date, so DST-change days are 23 or 25 hours long. The daily
+  bar updates in place through the day and closes when the New York date changes.
+* A trade inside the current bucket updates that bar: high, low and close move, volume
+  grows by the trade size and the trade count grows by one.
+* A trade in a later bucket closes the current bar and opens the next one from that
+  trade. Buckets with no trades are skipped: empty bars are never invented.
+* A trade older than the current 1-minute bucket arrives too late to change a bar that
+  has already been published; it is ignored and counted as stale.
+* Index symbols (``I:SPX``) have no volume: their bars always have volume 0.
+* Every timeframe above 1 minute is computed from the 1-minute bars, never from a separate
+  feed: a 15-minute bar is exactly the aggregation of the 1-minute bars in its 15 minutes.
+  History at any timeframe therefore only reaches as far back as the 1-minute buffer.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from itertools import islice
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from spotlight.market.ticks import Trade
+
+__all__ = [
+    "EXCHANGE_TZ",
+    "TIMEFRAMES",
+    "Bar",
+    "BarChange",
+    "SymbolBars",
+    "UnknownTimeframe",
+    "bucket_start",
+    "merge",
+    "parse_timeframe",
+    "rollup",
+]
+
+TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "30m", "1h", "1d")
+EXCHANGE_TZ = ZoneInfo("America/New_York")
+
+_MINUTE_MS = 60_000
+_DAY_MS = 86_400_000
+_EPOCH = date(1970, 1, 1)
+
+# Fixed-width timeframes. New York's UTC offset is always a whole number of hours (-5 or
+# -4), and every width here divides an hour, so flooring the UTC timestamp gives the same
+# instant as flooring New York wall time: (t + off) - (t + off) % w == t - t % w + off when
+# off % w == 0. DST switches also happen on an hour boundary, so no bucket of 1h or less
+# straddles a switch. That keeps the per-tick path to one modulo.
+_WIDTH_MS: dict[str, int] = {
+    "1m": _MINUTE_MS,
+    "5m": 5 * _MINUTE_MS,
+    "15m": 15 * _MINUTE_MS,
+    "30m": 30 * _MINUTE_MS,
+    "1h": 60 * _MINUTE_MS,
+}
+_HIGHER: tuple[str, ...] = TIMEFRAMES[1:]
+
+
+class UnknownTimeframe(ValueError):
+    """A timeframe string that is not one of :data:`TIMEFRAMES`."""
+
+    def __init__(self, text: object) -> None:
+        super().__init__(f"unknown timeframe {text!r}; valid timeframes: {', '.join(TIMEFRAMES)}")
+        self.text = text
+
+
+def parse_timeframe(text: str) -> str:
+    """Return ``text`` if it is a valid timeframe, else raise :class:`UnknownTimeframe`.
+
+    Matching is exact (case-sensitive): "1M" could be read as a month, so it is rejected
+    rather than guessed at.
+    """
+    if text not in TIMEFRAMES:
+        raise UnknownTimeframe(text)
+    return text
+
+
+@lru_cache(maxsize=1024)
+def _ny_midnight(utc_day: int) -> int:
+    """Unix ms of New York local midnight on the calendar date numbered ``utc_day``.
+
+    Midnight always exists and is unambiguous in New York (DST switches at 02:00).
+    Cached because the daily bucket is computed on the tick path and the answer only
+    changes once a day; 1024 entries covers years of replay at a few KB.
+    """
+    d = _EPOCH + timedelta(days=utc_day)
+    offset = datetime(d.year, d.month, d.day, tzinfo=EXCHANGE_TZ).utcoffset()
+    assert offset is not None  # a ZoneInfo-aware datetime always has an offset
+    return utc_day * _DAY_MS - (offset.days * 86_400 + offset.seconds) * 1000
+
+
+def _day_start(ts_ms: int) -> int:
+    # New York midnight falls at 04:00 or 05:00 UTC, i.e. inside the UTC day with the same
+    # date. So the New York date of ts is either its UTC date or the day before.
+    day = ts_ms // _DAY_MS
+    start = _ny_midnight(day)
+    return start if ts_ms >= start else _ny_midnight(day - 1)
+
+
+def bucket_start(ts_ms: int, timeframe: str) -> int:
+    """Start (Unix ms) of the ``timeframe`` bucket holding ``ts_ms``, in New York time."""
+    width = _WIDTH_MS.get(timeframe)
+    if width is not None:
+        return ts_ms - ts_ms % width
+    if timeframe == "1d":
+        return _day_start(ts_ms)
+    raise UnknownTimeframe(timeframe)
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One OHLCV candle. ``start_ms`` is the bucket start; ``trades`` counts folded ticks."""
+
+    symbol: str
+    timeframe: str
+    start_ms: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    trades: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "s": self.symbol,
+            "tf": self.timeframe,
+            "t": self.start_ms,
+            "o": self.open,
+            "h": self.high,
+            "l": self.low,
+            "c": self.close,
+            "v": self.volume,
+            "n": self.trades,
+        }
+
+
+def merge(a: Bar, b: Bar) -> Bar:
+    """Fold the later bar ``b`` into ``a``; identity, bucket and open come from ``a``."""
+    return Bar(
+        a.symbol,
+        a.timeframe,
+        a.start_ms,
+        a.open,
+        a.high if a.high >= b.high else b.high,
+        a.low if a.low <= b.low else b.low,
+        b.close,
+        a.volume + b.volume,
+        a.trades + b.trades,
+    )
+
+
+def _retag(bar: Bar, timeframe: str, start_ms: int) -> Bar:
+    return Bar(
+        bar.symbol,
+        timeframe,
+        start_ms,
+        bar.open,
+        bar.high,
+        bar.low,
+        bar.close,
+        bar.volume,
+        bar.trades,
+    )
+
+
+def rollup(minute_bars: Sequence[Bar], timeframe: str) -> list[Bar]:
+    """Aggregate 1-minute bars (sorted by ``start_ms``) into ``timeframe`` bars.
+
+    Only buckets that contain at least one minute bar produce a bar.
+    """
+    parse_timeframe(timeframe)
+    if timeframe == "1m":
+        return list(minute_bars)
+    out: list[Bar] = []
+    for bar in minute_bars:
+        start = bucket_start(bar.start_ms, timeframe)
+        if out and out[-1].start_ms == start:
+            out[-1] = merge(out[-1], bar)
+        else:
+            out.append(_retag(bar, timeframe, start))
+    return out
+
+
+BarChange = tuple[Literal["update", "close"], Bar]
+
+
+class SymbolBars:
+    """Per-symbol 1-minute buffer (bounded) plus the in-progress bar of every timeframe.
+
+    The buffer holds at most ``max_minutes`` 1-minute bars, counting the in-progress one.
+    Each higher timeframe keeps the aggregate of the closed minutes of its current bucket,
+    so a tick costs one merge per timeframe instead of a re-aggregation of the bucket.
+    """
+
+    def __init__(self, symbol: str, max_minutes: int) -> None:
+        if max_minutes < 1:
+            raise ValueError(f"max_minutes must be >= 1, got {max_minutes}")
+        self.symbol = symbol
+        self.max_minutes = max_minutes
+        self.stale_ticks = 0
+        # The in-progress minute lives outside the deque, hence one slot fewer.
+        self._closed: deque[Bar] = deque(maxlen=max_minutes - 1)
+        self._minute: Bar | None = None
+        # Per higher timeframe: current bucket start, and the merge of its closed minutes
+        # (None while the in-progress minute is the bucket's first).
+        self._bucket: dict[str, int] = {}
+        self._agg: dict[str, Bar | None] = {}
+
+    @property
+    def minute_count(self) -> int:
+        return len(self._closed) + (self._minute is not None)
+
+    def load_history(self, bars: Iterable[Bar]) -> None:
+        """Seed with past 1-minute bars, sorted, before any live tick.
+
+        The newest loaded bar becomes the in-progress minute: a live tick in that same
+        minute updates it (a REST backfill's last minute is usually partial), a tick in a
+        later minute closes it, and an older tick is stale. Only the newest ``max_minutes``
+        are kept, but the in-progress bar of every timeframe aggregates all loaded minutes
+        of its bucket. Raises ValueError for malformed input and RuntimeError if the buffer
+        already holds data (loading would silently drop live bars).
+        """
+        if self._minute is not None:
+            raise RuntimeError(f"{self.symbol}: load_history after bars already exist")
+        loaded = list(bars)
+        prev: int | None = None
+        for bar in loaded:
+            if bar.symbol != self.symbol or bar.timeframe != "1m":
+                raise ValueError(f"{self.symbol}: cannot load {bar.symbol} {bar.timeframe} bar")
+            if bar.start_ms % _MINUTE_MS:
+                raise ValueError(f"{self.symbol}: bar start {bar.start_ms} is not on a minute")
+            if prev is not None and bar.start_ms <= prev:
+                raise ValueError(f"{self.symbol}: bars not strictly increasing at {bar.start_ms}")
+            prev = bar.start_ms
+        if not loaded:
+            return
+        last = loaded[-1]
+        self._closed.extend(loaded[:-1])  # the deque keeps the newest
+        self._minute = last
+        for tf in _HIGHER:
+            start = bucket_start(last.start_ms, tf)
+            first = len(loaded) - 1
+            while first > 0 and bucket_start(loaded[first - 1].start_ms, tf) == start:
+                first -= 1
+            # Fold oldest first, exactly as rollup() and live ticks do, so float sums match.
+            agg: Bar | None = None
+            for bar in loaded[first:-1]:
+                agg = _retag(bar, tf, start) if agg is None else merge(agg, bar)
+            self._bucket[tf] = start
+            self._agg[tf] = agg
+
+    def apply(self, trade: Trade) -> list[BarChange]:
+        """Fold one trade in; return the closes (TIMEFRAMES order), then every update."""
+        if trade.symbol != self.symbol:
+            raise ValueError(f"{self.symbol}: got a trade for {trade.symbol}")
+        ts = trade.ts_ms
+        minute_start = ts - ts % _MINUTE_MS
+        current = self._minute
+        changes: list[BarChange] = []
+        if current is None:
+            self._open_minute(trade, minute_start)
+            for tf in _HIGHER:
+                self._bucket[tf] = bucket_start(ts, tf)
+                self._agg[tf] = None
+        elif minute_start == current.start_ms:
+            price = trade.price
+            self._minute = Bar(
+                self.symbol,
+                "1m",
+                minute_start,
+                current.open,
+                current.high if current.high >= price else price,
+                current.low if current.low <= price else price,
+                price,
+                current.volume + trade.size,
+                current.trades + 1,
+            )
+        elif minute_start > current.start_ms:
+            changes.append(("close", current))
+            self._closed.append(current)
+            for tf in _HIGHER:
+                start = bucket_start(ts, tf)
+                agg = self._agg[tf]
+                bucket = self._bucket[tf]
+                folded = _retag(current, tf, bucket) if agg is None else merge(agg, current)
+                if start == bucket:
+                    self._agg[tf] = folded
+                else:
+                    changes.append(("close", folded))
+                    self._bucket[tf] = start
+                    self._agg[tf] = None
+            self._open_minute(trade, minute_start)
+        else:
+            # Too late: the bar for that minute has been published as closed. Bucket starts
+            # are monotonic in time, so the tick is stale at every larger timeframe as well.
+            self.stale_ticks += 1
+            return changes
+        minute = self._minute
+        assert minute is not None
+        changes.append(("update", minute))
+        for tf in _HIGHER:
+            changes.append(("update", self._in_progress(tf, minute)))
+        return changes
+
+    def _open_minute(self, trade: Trade, minute_start: int) -> None:
+        p = trade.price
+        self._minute = Bar(self.symbol, "1m", minute_start, p, p, p, p, trade.size, 1)
+
+    def _in_progress(self, tf: str, minute: Bar) -> Bar:
+        agg = self._agg[tf]
+        return _retag(minute, tf, self._bucket[tf]) if agg is None else merge(agg, minute)
+
+    def latest(self, timeframe: str) -> Bar | None:
+        """The in-progress bar at ``timeframe``, or None before any data."""
+        parse_timeframe(timeframe)
+        minute = self._minute
+        if minute is None or timeframe == "1m":
+            return minute
+        return self._in_progress(timeframe, minute)
+
+    def history(self, timeframe: str, limit: int, before_ms: int | None = None) -> list[Bar]:
+        """The newest ``limit`` bars with ``start_ms < before_ms``, oldest first.
+
+        Includes the in-progress bar unless ``before_ms`` excludes it; that bar is exactly
+        :meth:`latest`, so a client can splice live updates onto a history page. Other bars
+        are rolled up from the 1-minute buffer, and only the minutes of the returned buckets
+        are aggregated. The oldest bar may be partial if its bucket began before the buffer.
+        """
+        parse_timeframe(timeframe)
+        if limit <= 0:
+            return []
+        picked: list[Bar] = []  # newest first
+        buckets = 0
+        last_bucket: int | None = None
+        for bar in self._minutes_newest_first(timeframe, before_ms):
+            start = bucket_start(bar.start_ms, timeframe)
+            if start != last_bucket:
+                if buckets == limit:
+                    break
+                buckets += 1
+                last_bucket = start
+            picked.append(bar)
+        picked.reverse()
+        out = rollup(picked, timeframe)
+        live = self.latest(timeframe)
+        if out and live is not None and out[-1].start_ms == live.start_ms:
+            # Same bucket; the live aggregate also covers minutes evicted from the buffer.
+            out[-1] = live
+        return out
+
+    def _minutes_newest_first(self, timeframe: str, before_ms: int | None) -> Iterator[Bar]:
+        """Buffered minutes, newest first, whose ``timeframe`` bucket starts before before_ms."""
+        minute = self._minute
+        if minute is None:
+            return
+        if before_ms is None or bucket_start(minute.start_ms, timeframe) < before_ms:
+            yield minute
+        closed = self._closed
+        skip = 0
+        if before_ms is not None:
+            # Bucket starts are monotonic in the minute start, so the excluded minutes are a
+            # suffix of the buffer; find it by bisection instead of walking past it.
+            keep = bisect_left(
+                closed, before_ms, key=lambda bar: bucket_start(bar.start_ms, timeframe)
+            )
+            skip = len(closed) - keep
+        yield from islice(reversed(closed), skip, None)

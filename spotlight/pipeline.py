@@ -1,0 +1,124 @@
+"""The live pipeline as a reusable unit: source -> normalizer -> bars -> publisher -> hub.
+
+A ``Pipeline`` owns all per-market state (bars per symbol, last trade and quote) and nothing
+is global, so the server can run several: the live one, a Massive-fed one, one per replay.
+Its actor (``run``) drains its inbox of tick batches and ingests each batch synchronously;
+one batch becomes one burst of hub events, which writers then send as one write per client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import trio
+
+from spotlight.hub.hub import Hub
+from spotlight.market.bars import TIMEFRAMES, Bar, SymbolBars
+from spotlight.market.normalizer import TickNormalizer
+from spotlight.market.publisher import MarketPublisher, quote_json, trade_json
+from spotlight.market.ticks import Quote, Tick, Trade
+from spotlight.metrics import Metrics
+from spotlight.runtime.mailbox import Mailbox
+from spotlight.runtime.tree import ActorNode
+
+__all__ = ["Pipeline"]
+
+# Tick batches waiting for the pipeline. A source that gets ahead waits on ``send`` (it is our
+# own task, backpressure is correct there); 256 batches is ~25 s of 100 ms bursts.
+INBOX_BATCHES = 256
+
+
+class Pipeline:
+    def __init__(
+        self,
+        name: str,
+        hub: Hub,
+        symbols: Sequence[str],
+        bar_buffer_minutes: int,
+        metrics: Metrics | None = None,
+    ) -> None:
+        self.name = name
+        self.hub = hub
+        self.symbols = tuple(symbols)
+        self.normalizer = TickNormalizer(self.symbols)
+        self.bars = {s: SymbolBars(s, bar_buffer_minutes) for s in self.symbols}
+        self.publisher = MarketPublisher(hub)
+        self.inbox: Mailbox[list[Tick]] = Mailbox(INBOX_BATCHES)
+        self.last_trade: dict[str, Trade] = {}
+        self.last_quote: dict[str, Quote] = {}
+        self.ticks_in = 0
+        self.batches = 0
+        self._metrics = metrics
+        self._reported: dict[str, int] = {}
+
+    def load_history(self, history: Mapping[str, Iterable[Bar]]) -> None:
+        for symbol, bars in history.items():
+            if symbol in self.bars:
+                self.bars[symbol].load_history(bars)
+
+    def ingest(self, ticks: Iterable[Tick]) -> None:
+        """Normalize, build bars and publish; synchronous, so one batch is one burst."""
+        publisher = self.publisher
+        for t in self.normalizer.normalize(ticks):
+            self.ticks_in += 1
+            if isinstance(t, Trade):
+                self.last_trade[t.symbol] = t
+                publisher.trade(t)
+                for kind, bar in self.bars[t.symbol].apply(t):
+                    publisher.bar(kind, bar)
+            else:
+                self.last_quote[t.symbol] = t
+                publisher.quote(t)
+        self.batches += 1
+        self._report_rejections()
+
+    async def run(
+        self, node: ActorNode, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        node.stats = self.stats
+        task_status.started()
+        while True:
+            for batch in await self.inbox.receive_batch():
+                self.ingest(batch)
+
+    def snapshot(self, symbols: Iterable[str]) -> dict[str, Any]:
+        """Latest state per symbol: last trade, last quote, in-progress bar per timeframe."""
+        out: dict[str, Any] = {}
+        for s in symbols:
+            bars = self.bars[s]
+            trade = self.last_trade.get(s)
+            quote = self.last_quote.get(s)
+            out[s] = {
+                "trade": trade_json(trade) if trade else None,
+                "quote": quote_json(quote) if quote else None,
+                "bars": {
+                    tf: (b.to_json() if (b := bars.latest(tf)) is not None else None)
+                    for tf in TIMEFRAMES
+                },
+            }
+        return {"symbols": out}
+
+    def stale_ticks(self) -> int:
+        return sum(b.stale_ticks for b in self.bars.values())
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "ticksIn": self.ticks_in,
+            "batches": self.batches,
+            "rejected": dict(self.normalizer.rejected),
+            "staleTicks": self.stale_ticks(),
+            "inbox": self.inbox.stats(),
+            "symbols": {s: {"minutes": b.minute_count} for s, b in self.bars.items()},
+        }
+
+    def _report_rejections(self) -> None:
+        if self._metrics is None:
+            return
+        counts = dict(self.normalizer.rejected)
+        counts["stale"] = self.stale_ticks()
+        for reason, n in counts.items():
+            seen = self._reported.get(reason, 0)
+            if n > seen:
+                self._metrics.ticks_rejected.labels(self.name, reason).inc(n - seen)
+                self._reported[reason] = n

@@ -1,0 +1,155 @@
+"""The root actor: builds one server's hub, pipeline, clients and market supervisor.
+
+``SpotlightService`` is created by ``web.app.create_app`` and started from Quart-Trio's
+``before_serving`` hook inside the app's lifespan nursery, so every task it owns lives under
+that nursery and ends with it. It holds no module globals: tests run several side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import sys
+import time
+from typing import Any
+
+import trio
+
+from spotlight.clients.session import ClientRegistry
+from spotlight.config import Settings
+from spotlight.hub.epoch import Epoch
+from spotlight.hub.history import History
+from spotlight.hub.hub import Hub
+from spotlight.market.simulated_source import SimulatedSource
+from spotlight.market.simulator import MarketSimulator, SimulatorConfig
+from spotlight.market.source import MarketSource
+from spotlight.market.supervisor import MarketSupervisor
+from spotlight.metrics import Metrics
+from spotlight.pipeline import Pipeline
+from spotlight.runtime.clock import SystemClock, WallClock
+from spotlight.runtime.supervisor import RestartPolicy, supervise
+from spotlight.runtime.tree import ActorNode
+
+__all__ = ["SpotlightService"]
+
+log = logging.getLogger(__name__)
+
+
+class SpotlightService:
+    def __init__(self, settings: Settings, *, clock: WallClock | None = None) -> None:
+        self.settings = settings
+        self.clock: WallClock = clock or SystemClock()
+        self.metrics = Metrics()
+        self.epoch = Epoch.new(self.clock.now_ms())
+        self.hub = Hub(
+            self.epoch,
+            History(settings.history_events, settings.history_seconds),
+            on_publish=lambda e: self.metrics.count_published(e.type),
+        )
+        self.tree = ActorNode("spotlight", "root")
+        hub_node = self.tree.child("hub", "hub")
+        hub_node.state = "running"
+        hub_node.stats = self.hub.stats
+        self.clients = ClientRegistry(self.tree.child("clients", "registry"))
+        self.clients.node.state = "running"
+        self.clients.node.stats = lambda: {"connections": len(self.clients)}
+        self.metrics.watch_queues(self.clients.queue_depths)
+        self.pipeline = Pipeline(
+            "live", self.hub, settings.symbols, settings.bar_buffer_minutes, self.metrics
+        )
+        self.source_kind, self.source_reason = settings.market_source
+        self.started_monotonic = time.monotonic()
+        self.ready = False
+        self.shutting_down = False
+
+    def _make_source(self) -> MarketSource:
+        if self.source_kind == "massive":
+            # The Massive source arrives with its own issue; refusing is better than quietly
+            # serving simulated prices to someone who configured a live key.
+            raise RuntimeError(
+                "MASSIVE_API_KEY is set, but this build has no Massive source yet; unset "
+                "MASSIVE_API_KEY to run on the simulator"
+            )
+        s = self.settings
+        sim = MarketSimulator(
+            SimulatorConfig(
+                seed=s.seed,
+                symbols=s.symbols,
+                trades_per_second=s.trades_per_second,
+                history_days=s.sim_history_days,
+            ),
+            start_ms=self.clock.now_ms(),
+        )
+        return SimulatedSource(sim, s.sim_burst_ms, self.clock)
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[SpotlightService] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        source = self._make_source()
+        # Generating days of history takes a few hundred ms: off the event loop.
+        history = await trio.to_thread.run_sync(source.history)
+        self.pipeline.load_history(history)
+        market = MarketSupervisor(self.pipeline, source, self.source_reason)
+        self.tree.state = "running"
+        try:
+            async with trio.open_nursery() as nursery:
+                await nursery.start(
+                    supervise,
+                    self.tree,
+                    "market",
+                    "supervisor",
+                    market.run,
+                    RestartPolicy(max_restarts=3, window_s=60.0),
+                )
+                self.ready = True
+                task_status.started(self)
+        finally:
+            self.ready = False
+            self.tree.state = "stopped"
+
+    def begin_shutdown(self) -> int:
+        """Tell every streaming client to reconnect; returns how many were told."""
+        self.shutting_down = True
+        n = self.clients.close_all("shutdown")
+        log.info("shutdown: told %d streaming clients to reconnect", n)
+        return n
+
+    def uptime_s(self) -> float:
+        return time.monotonic() - self.started_monotonic
+
+    def diag(self, *, max_clients: int = 200) -> dict[str, Any]:
+        clients = list(self.clients)
+        return {
+            "timestamp": self.clock.now_ms(),
+            "epoch": self.epoch.to_json(),
+            "market": {"source": self.source_kind, "reason": self.source_reason},
+            "uptimeS": round(self.uptime_s(), 3),
+            "ready": self.ready,
+            "shuttingDown": self.shutting_down,
+            "memory": _memory(),
+            "hub": self.hub.stats(),
+            "pipeline": self.pipeline.stats(),
+            "actors": self.tree.to_json(max_children=max_clients),
+            "clients": {
+                "count": len(clients),
+                "shown": min(len(clients), max_clients),
+                "list": [c.stats() for c in clients[:max_clients]],
+            },
+        }
+
+
+def _memory() -> dict[str, Any]:
+    out: dict[str, Any] = {"pid": os.getpid()}
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    key, value = line.split(":", 1)
+                    out["rssBytes" if key == "VmRSS" else "peakRssBytes"] = (
+                        int(value.split()[0]) * 1024
+                    )
+    except OSError:  # not Linux: fall back to the peak only
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        out["peakRssBytes"] = peak if sys.platform == "darwin" else peak * 1024
+    return out

@@ -1,0 +1,41 @@
+"""``create_app``: the Quart-Trio application around one ``SpotlightService``.
+
+The service (root actor) starts in ``before_serving`` inside the app's lifespan nursery
+(``app.nursery``) and is cancelled in ``after_serving``, so no task outlives the app.
+"""
+
+from __future__ import annotations
+
+from quart_trio import QuartTrio
+
+from spotlight.service import SpotlightService
+from spotlight.web.errors import install_error_handlers
+from spotlight.web.history_api import install_history_routes
+from spotlight.web.ops import install_ops_routes
+from spotlight.web.stream import install_stream_routes
+
+__all__ = ["create_app"]
+
+
+def create_app(service: SpotlightService) -> QuartTrio:
+    app = QuartTrio("spotlight")
+    # Streams must not be cut at Quart's default 60 s (trio-stack-notes.md).
+    app.config["RESPONSE_TIMEOUT"] = None
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["spotlight"] = service
+    install_error_handlers(app)
+    install_ops_routes(app, service)
+    install_history_routes(app, service)
+    install_stream_routes(app, service)
+    scope: list[object] = []
+
+    @app.before_serving
+    async def start_service() -> None:
+        await app.nursery.start(service.run)
+
+    @app.after_serving
+    async def stop_service() -> None:
+        app.nursery.cancel_scope.cancel()
+
+    del scope
+    return app
