@@ -25,6 +25,18 @@ from spotlight.service import SpotlightService
 __all__ = ["main"]
 
 
+_ENV_HELP = """\
+environment (all optional; docs/operations.md has every variable):
+  HOST, PORT                  listen address (default 127.0.0.1:5000)
+  MASSIVE_API_KEY             use Massive as the live source instead of the simulator
+  SPOTLIGHT_SYMBOLS           extra symbols besides SPY, QQQ, I:SPX (comma separated)
+  SPOTLIGHT_SEED              simulator seed (default 7)
+  SPOTLIGHT_HEARTBEAT_S       SSE heartbeat interval (default 10)
+  SPOTLIGHT_HISTORY_EVENTS    events kept for resume (default 50000, minimum 10000)
+  SPOTLIGHT_LOG_LEVEL         DEBUG, INFO (default), WARNING, ERROR
+"""
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m spotlight",
@@ -37,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
         help="run the server (simulated market unless MASSIVE_API_KEY is set)",
         description="Run the server. Defaults: http://127.0.0.1:5000, simulated market, "
         "everything in memory. HOST and PORT environment variables override the address.",
+        epilog=_ENV_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("--host", help="listen address (default: $HOST or 127.0.0.1)")
     s.add_argument("--port", type=int, help="listen port (default: $PORT or 5000; 0 = any)")

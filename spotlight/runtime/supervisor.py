@@ -26,7 +26,7 @@ import trio
 from spotlight.runtime.backoff import Backoff
 from spotlight.runtime.tree import ActorNode
 
-__all__ = ["ActorRun", "Escalation", "RestartPolicy", "supervise"]
+__all__ = ["ActorRun", "Escalation", "RestartPolicy", "describe", "supervise"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,13 @@ class RestartPolicy:
     max_restarts: int = 5
     window_s: float = 60.0
     backoff: Backoff = field(default_factory=Backoff)
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of the real error, looking through nursery exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {exc}"
 
 
 async def supervise(
@@ -81,7 +88,7 @@ async def supervise(
                 failures.append(now)
                 while failures and failures[0] < now - policy.window_s:
                     failures.popleft()
-                node.last_error = f"{type(exc).__name__}: {exc}"
+                node.last_error = describe(exc)
                 if len(failures) > policy.max_restarts:
                     node.state = "failed"
                     log.error(

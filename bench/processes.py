@@ -1,0 +1,136 @@
+"""Processes of the fan-out benchmark: the server under test and the SSE client processes.
+
+The server runs as ``python -m spotlight serve`` (or through bench/gc_probe.py) with its own
+environment on a free 127.0.0.1 port; clients are bench/sse_clients.py processes driven over
+their stdin/stdout (see that module for the line protocol).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from probes import get
+
+__all__ = ["mark", "read_reply", "start_clients", "start_server", "stop"]
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(a: argparse.Namespace, log: IO[bytes]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPOTLIGHT_")}
+    tps = 0.01 if a.idle_rss else a.trades_per_second
+    env.update(
+        HOST="127.0.0.1",
+        PORT=str(port),
+        SPOTLIGHT_TRADES_PER_SECOND=str(tps),
+        SPOTLIGHT_SIM_BURST_MS=str(a.burst_ms),
+        SPOTLIGHT_SIM_HISTORY_DAYS="0",
+        SPOTLIGHT_SYMBOLS=a.extra_symbols,
+    )
+    if a.idle_rss or a.heartbeat is not None:
+        env["SPOTLIGHT_HEARTBEAT_S"] = str(3600.0 if a.heartbeat is None else a.heartbeat)
+    if a.queue_bytes is not None:
+        env["SPOTLIGHT_CLIENT_QUEUE_BYTES"] = str(a.queue_bytes)
+    for kv in a.env:
+        k, _, v = kv.partition("=")
+        env[k] = v
+    if a.gc_threshold:
+        env["BENCH_GC_THRESHOLD"] = a.gc_threshold
+    launcher = [str(HERE / "gc_probe.py")] if a.gc_probe else ["-m", "spotlight"]
+    cmd = [PY, *launcher, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}; log: {log.name}")
+        try:
+            if get(url + "/health", timeout=1.0)[0] == 200:
+                return proc, url
+        except OSError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise SystemExit(f"server not healthy after 60 s; log: {log.name}")
+
+
+def start_clients(a: argparse.Namespace, url: str) -> list[subprocess.Popen[str]]:
+    port = url.rsplit(":", 1)[1]
+    path = f"/realtime/sse?symbols={a.symbols}&timeframe={a.timeframe}"
+    procs = []
+    for i in range(a.client_procs):
+        n = a.clients // a.client_procs + (1 if i < a.clients % a.client_procs else 0)
+        cmd = [
+            PY,
+            str(HERE / "sse_clients.py"),
+            "--port",
+            port,
+            "--clients",
+            str(n),
+            "--path",
+            path,
+            "--wave",
+            str(max(1, a.wave // a.client_procs)),
+        ]
+        procs.append(
+            subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        )
+    return procs
+
+
+def read_reply(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline() if ready else ""
+    if not line:
+        raise SystemExit(f"client process {proc.pid} gave no reply (exit {proc.poll()})")
+    reply: dict[str, Any] = json.loads(line)
+    return reply
+
+
+def mark(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
+    for p in procs:
+        assert p.stdin is not None
+        p.stdin.write("mark\n")
+        p.stdin.flush()
+    return [read_reply(p, 30) for p in procs]
+
+
+def stop(server: subprocess.Popen[bytes], clients: list[subprocess.Popen[str]]) -> None:
+    for p in clients:
+        if p.poll() is None and p.stdin is not None:
+            try:
+                p.stdin.write("quit\n")
+                p.stdin.close()
+            except BrokenPipeError:
+                pass
+    for p in clients:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()

@@ -1,0 +1,95 @@
+"""Hub and history: one sequence, encode once, fan-out without awaiting, bounded history."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+import trio.testing
+
+from spotlight.hub import Epoch, Event, History, Hub, encode_event
+
+
+class Sink:
+    def __init__(self, accept: bool = True) -> None:
+        self.events: list[Event] = []
+        self.accept = accept
+
+    def offer(self, event: Event) -> bool:
+        self.events.append(event)
+        return self.accept
+
+
+def make_hub(max_events: int = 100, max_age: float = 60.0, now: list[float] | None = None) -> Hub:
+    clock = now if now is not None else [0.0]
+    return Hub(Epoch("abc123", 0), History(max_events, max_age), clock=lambda: clock[0])
+
+
+def test_one_sequence_across_topics_and_encode_once() -> None:
+    hub = make_hub()
+    a, b = Sink(), Sink()
+    hub.subscribe(a, ["tick:SPY"])
+    hub.subscribe(b, ["tick:SPY", "bar:QQQ:1m"])
+    e1 = hub.publish("tick", "tick:SPY", {"p": 1})
+    e2 = hub.publish("bar:update", "bar:QQQ:1m", {"c": 2})
+    e3 = hub.publish("tick", "tick:SPY", {"p": 3})
+    assert [e.seq for e in (e1, e2, e3)] == [1, 2, 3]
+    assert [e.seq for e in a.events] == [1, 3] and [e.seq for e in b.events] == [1, 2, 3]
+    assert a.events[0] is b.events[0]  # the very same object (and bytes) for every subscriber
+    assert e1.sse == b'id: abc123:1\nevent: tick\ndata: {"p":1}\n\n'
+    assert orjson.loads(e1.ws) == {"type": "tick", "seq": 1, "id": "abc123:1", "payload": {"p": 1}}
+
+
+async def test_publish_never_checkpoints() -> None:
+    hub = make_hub()
+    hub.subscribe(Sink(), ["t"])
+    with trio.testing.assert_no_checkpoints():
+        for _ in range(10):
+            hub.publish("tick", "t", {})
+
+
+def test_closed_subscriber_is_dropped_at_once() -> None:
+    hub = make_hub()
+    dead = Sink(accept=False)
+    hub.subscribe(dead, ["t"])
+    hub.publish("x", "t", 1)
+    hub.publish("x", "t", 2)
+    assert len(dead.events) == 1 and hub.subscriber_count == 0
+    hub.unsubscribe(dead)  # idempotent
+
+
+def test_double_subscribe_is_refused() -> None:
+    hub = make_hub()
+    s = Sink()
+    hub.subscribe(s, ["t"])
+    with pytest.raises(RuntimeError):
+        hub.subscribe(s, ["u"])
+
+
+def test_history_bounded_by_count_and_age() -> None:
+    now = [0.0]
+    hub = make_hub(max_events=5, max_age=10.0, now=now)
+    for i in range(8):
+        now[0] = float(i)
+        hub.publish("x", "t", i)
+    h = hub.history
+    assert len(h) == 5 and h.first_seq == 4 and h.evicted == 3
+    assert h.covers(3, hub.last_seq) and not h.covers(2, hub.last_seq)
+    now[0] = 15.5
+    hub.publish("x", "t", 99)  # seq 9 at t=15.5: everything before t=5.5 ages out
+    assert h.first_seq == 7
+    assert h.bytes == sum(e.size for e in h.since(0, {"t"}))
+
+
+def test_history_since_filters_topics_and_keeps_order() -> None:
+    hub = make_hub()
+    for i in range(10):
+        hub.publish("x", "a" if i % 2 else "b", i)
+    assert [e.seq for e in hub.history.since(4, {"a"})] == [6, 8, 10]
+    assert hub.history.since(10, {"a", "b"}) == []
+
+
+def test_history_requires_consecutive_seqs() -> None:
+    h = History(10, 10)
+    h.append(encode_event("e", 1, "x", "t", 1, 0.0))
+    with pytest.raises(ValueError, match="consecutive"):
+        h.append(encode_event("e", 3, "x", "t", 1, 0.0))

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+
+from spotlight.hub import Epoch, History, Hub
+from spotlight.protocol.close import CLOSE_REASONS, close_reason
+from spotlight.protocol.resume import BadEventId, EventId, Replay, Reset, decide, parse_event_id
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "abc",
+        "abc:",
+        ":1",
+        "abc:-1",
+        "ABC:1",
+        "abc:01",
+        "abc:1:2",
+        "zz:1",
+        "abc:1 2",
+        "a" * 40 + ":1",
+    ],
+)
+def test_malformed_ids_are_refused_with_a_fix(text: str) -> None:
+    with pytest.raises(BadEventId, match="send back exactly the id"):
+        parse_event_id(text)
+
+
+def test_well_formed_ids() -> None:
+    assert parse_event_id("abc123:0") == EventId("abc123", 0)
+    assert parse_event_id(" 0f:99 ") == EventId("0f", 99)
+
+
+def test_decide_covers_every_reason() -> None:
+    hub = Hub(Epoch("aa", 0), History(5, 100), clock=lambda: 0.0)
+    for i in range(10):
+        hub.publish("x", "t", i)
+    args = (hub.epoch.id, hub.last_seq, hub.history, {"t"})
+    assert decide(EventId("bb", 9), *args) == Reset("epoch-changed")
+    assert decide(EventId("aa", 11), *args) == Reset("unknown-seq")
+    assert decide(EventId("aa", 4), *args) == Reset("too-old")
+    r = decide(EventId("aa", 5), *args)
+    assert isinstance(r, Replay) and [e.seq for e in r.events] == [6, 7, 8, 9, 10]
+    r = decide(EventId("aa", 10), *args)
+    assert isinstance(r, Replay) and r.events == []
+
+
+def test_close_table_is_consistent() -> None:
+    codes = [r.ws_code for r in CLOSE_REASONS.values()]
+    assert len(codes) == len(set(codes))
+    for r in CLOSE_REASONS.values():
+        assert (4400 <= r.ws_code < 4500) == (not r.reconnect)
+    with pytest.raises(ValueError, match="unknown close reason"):
+        close_reason("nope")

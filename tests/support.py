@@ -1,0 +1,167 @@
+"""Test support: an SSE frame parser, a streaming SSE reader over httpx, a real server.
+
+Integration tests run the real server (hypercorn on a real 127.0.0.1 socket, port 0) through
+``spotlight.server.serve`` (the same function ``python -m spotlight serve`` uses) and talk
+to it with real HTTP clients. Time ceilings use Trio's clock (``fail_after``); nothing sleeps
+hoping for an outcome: tests wait for the event they need, bounded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import httpx
+import orjson
+import trio
+
+from spotlight.config import Settings
+from spotlight.server import serve
+from spotlight.service import SpotlightService
+
+# Settings for tests: fast ticks so streams have data within tens of milliseconds,
+# one day of history so start-up is quick.
+FAST = Settings(
+    port=0,
+    sim_history_days=1,
+    trades_per_second=20.0,
+    sim_burst_ms=20,
+    heartbeat_s=30.0,
+    shutdown_grace_s=2.0,
+)
+
+
+@dataclass
+class Frame:
+    event: str
+    data: str
+    id: str | None
+    retry: int | None = None
+
+    @property
+    def seq(self) -> int:
+        assert self.id is not None
+        return int(self.id.rsplit(":", 1)[1])
+
+    @property
+    def epoch(self) -> str:
+        assert self.id is not None
+        return self.id.rsplit(":", 1)[0]
+
+    def json(self) -> Any:
+        return orjson.loads(self.data)
+
+
+def parse_frames(buf: bytes) -> tuple[list[Frame], bytes]:
+    """Complete SSE frames in ``buf`` and the unparsed remainder (per the HTML spec's rules)."""
+    frames: list[Frame] = []
+    while True:
+        end = buf.find(b"\n\n")
+        if end < 0:
+            return frames, buf
+        block, buf = buf[:end].decode(), buf[end + 2 :]
+        event, data, eid, retry = "message", [], None, None
+        for line in block.split("\n"):
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "event":
+                event = value
+            elif name == "data":
+                data.append(value)
+            elif name == "id":
+                eid = value
+            elif name == "retry":
+                retry = int(value)
+        if data or retry is None:
+            frames.append(Frame(event, "\n".join(data), eid))
+        else:
+            frames.append(Frame("retry", "", eid, retry))
+
+
+@dataclass
+class SSEReader:
+    response: httpx.Response
+    _chunks: AsyncIterator[bytes]
+    _buf: bytes = b""
+    _pending: list[Frame] = field(default_factory=list)
+    last_id: str | None = None
+
+    async def next(self) -> Frame:
+        while not self._pending:
+            chunk = await self._chunks.__anext__()  # StopAsyncIteration when the server ends
+            frames, self._buf = parse_frames(self._buf + chunk)
+            self._pending.extend(frames)
+        frame = self._pending.pop(0)
+        if frame.id is not None:
+            self.last_id = frame.id
+        return frame
+
+    async def until(self, pred: Any, limit: int = 100_000) -> Frame:
+        for _ in range(limit):
+            f = await self.next()
+            if pred(f):
+                return f
+        raise AssertionError("predicate never matched")
+
+    async def rest(self) -> list[Frame]:
+        """Every remaining frame until the server ends the response."""
+        out = []
+        while True:
+            try:
+                out.append(await self.next())
+            except StopAsyncIteration:
+                return out
+
+
+@asynccontextmanager
+async def sse(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None
+) -> AsyncIterator[SSEReader]:
+    async with client.stream("GET", url, headers=headers or {}) as r:
+        assert r.status_code == 200, (r.status_code, await r.aread())
+        assert r.headers["content-type"].startswith("text/event-stream")
+        yield SSEReader(r, r.aiter_raw())
+
+
+@dataclass
+class RunningServer:
+    url: str
+    service: SpotlightService
+    stop: trio.Event
+
+
+@asynccontextmanager
+async def running_server(**overrides: Any) -> AsyncIterator[RunningServer]:
+    """The real server on 127.0.0.1:0 until the block ends, then a graceful shutdown."""
+    settings = replace(FAST, **overrides)
+    service = SpotlightService(settings)
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        url = await nursery.start(
+            lambda task_status: serve(service, shutdown_trigger=stop.wait, task_status=task_status)
+        )
+        yield RunningServer(url, service, stop)
+        stop.set()
+
+
+def http(base: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10.0))
+
+
+async def wait_for(predicate: Any, timeout: float = 10.0, poll: float = 0.01) -> None:  # noqa: ASYNC109
+    """Wait until ``predicate()`` holds, polling the server's own state; fail after ``timeout``.
+
+    Polling is deliberate: the predicate reads server internals that have no event to wait on.
+    """
+    with trio.fail_after(timeout):
+        while not predicate():  # noqa: ASYNC110
+            await trio.sleep(poll)
+
+
+def finite(x: float) -> bool:
+    return math.isfinite(x)

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from spotlight.config import ConfigError, Settings
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    s = Settings.from_env({})
+    assert (s.host, s.port) == ("127.0.0.1", 5000)
+    assert s.symbols == ("SPY", "QQQ", "I:SPX")
+    assert s.history_events >= 10_000 and s.heartbeat_s == 10.0
+    assert s.market_source == ("simulated", "no MASSIVE_API_KEY")
+
+
+def test_environment_overrides_and_extra_symbols() -> None:
+    s = Settings.from_env(
+        {
+            "HOST": "0.0.0.0",
+            "PORT": "8080",
+            "SPOTLIGHT_SYMBOLS": "aapl, SPY,I:NDX",
+            "SPOTLIGHT_HEARTBEAT_S": "2.5",
+            "MASSIVE_API_KEY": "sekret-123",
+        }
+    )
+    assert (s.host, s.port, s.heartbeat_s) == ("0.0.0.0", 8080, 2.5)
+    assert s.symbols == ("SPY", "QQQ", "I:SPX", "AAPL", "I:NDX")
+    assert s.market_source[0] == "massive"
+    assert "sekret-123" not in repr(s)  # the key never shows up in logs of the settings
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PORT": "http"}, "PORT='http' is not a valid int"),
+        ({"PORT": "70000"}, "out of range"),
+        ({"SPOTLIGHT_HISTORY_EVENTS": "500"}, "SPOTLIGHT_HISTORY_EVENTS='500' is out of range"),
+        ({"SPOTLIGHT_SYMBOLS": "SPY,BAD SYMBOL"}, "'BAD SYMBOL'"),
+        ({"SPOTLIGHT_CLIENT_QUEUE_AGE_S": "-1"}, "out of range"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        Settings.from_env(env)
