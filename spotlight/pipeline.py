@@ -4,6 +4,14 @@ A ``Pipeline`` owns all per-market state (bars per symbol, last trade and quote)
 is global, so the server can run several: the live one, a Massive-fed one, one per replay.
 Its actor (``run``) drains its inbox of tick batches and ingests each batch synchronously;
 one batch becomes one burst of hub events, which writers then send as one write per client.
+
+Within a batch, snapshot-like events are coalesced before publishing: only the last
+``bar:update`` per (symbol, timeframe) and the last ``quote`` per symbol are published, after
+the batch's trades. Every earlier one would be superseded in every client's queue before any
+writer could run (publishing a batch never yields), so publishing it would only cost
+sequence numbers, history and 1,000 offers. Trades (the tape) and ``bar:close`` events are
+all published, in order: a close is published when it happens, so it always precedes the
+next bucket's update.
 """
 
 from __future__ import annotations
@@ -60,16 +68,24 @@ class Pipeline:
     def ingest(self, ticks: Iterable[Tick]) -> None:
         """Normalize, build bars and publish; synchronous, so one batch is one burst."""
         publisher = self.publisher
+        updates: dict[tuple[str, str], Bar] = {}  # {(symbol, timeframe): newest in-progress bar}
+        quotes: dict[str, Quote] = {}  # {symbol: newest quote}
         for t in self.normalizer.normalize(ticks):
             self.ticks_in += 1
             if isinstance(t, Trade):
                 self.last_trade[t.symbol] = t
                 publisher.trade(t)
                 for kind, bar in self.bars[t.symbol].apply(t):
-                    publisher.bar(kind, bar)
+                    if kind == "close":
+                        publisher.bar("close", bar)
+                    else:
+                        updates[bar.symbol, bar.timeframe] = bar
             else:
-                self.last_quote[t.symbol] = t
-                publisher.quote(t)
+                self.last_quote[t.symbol] = quotes[t.symbol] = t
+        for bar in updates.values():
+            publisher.bar("update", bar)
+        for q in quotes.values():
+            publisher.quote(q)
         self.batches += 1
         self._report_rejections()
 

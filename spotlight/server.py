@@ -1,13 +1,21 @@
-"""Serve the app with hypercorn on a listening socket we create ourselves.
+"""Serve Spotlight: our listening socket, our connection router, hypercorn for HTTP.
 
 Why our own socket (trio-stack-notes.md):
 - ``backlog``: hypercorn's default of 100 drops SYNs during reconnect storms.
-- ``TCP_USER_TIMEOUT``: hypercorn writes inside a shielded cancel scope, so a peer that stays
-  connected but stops reading can only be freed by the kernel giving up on unacknowledged data.
+- ``TCP_USER_TIMEOUT``: the kernel gives up on a peer that stopped acknowledging data.
 
-Shutdown (``shutdown`` event set, or SIGINT/SIGTERM in ``main``): streaming clients are told
-to reconnect first (``shutdown`` event, WS close 1012), then hypercorn stops accepting and
-gives open connections ``shutdown_grace_s`` before cancelling them. The whole stop is bounded.
+Why our own router: each new connection's first request head is read here. An SSE stream
+request (``GET /realtime/sse``) is served directly on the socket (``web/sse_socket.py``),
+which is ~10x cheaper per write than going through Quart/hypercorn/h11 and is what lets one
+burst reach 1,000 clients within milliseconds. Every other connection is handed to
+hypercorn's own connection handler (``TCPServer``) with the bytes already read, so HTTP,
+keep-alive, errors and WebSockets are hypercorn's job, unchanged. This mirrors
+``hypercorn.trio.run.worker_serve`` (lifespan, then connections, then graceful shutdown)
+and uses its building blocks; the tests run through this exact function.
+
+Shutdown (``shutdown_trigger`` returns; SIGINT/SIGTERM in ``__main__``): streaming clients
+are told to reconnect (``shutdown`` event), new connections stop, hypercorn's keep-alive
+connections close, and whatever is left gets ``shutdown_grace_s`` before it is cancelled.
 """
 
 from __future__ import annotations
@@ -15,18 +23,28 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import trio
-from hypercorn.config import Config, Sockets
-from hypercorn.trio.run import worker_serve
+from hypercorn.config import Config
+from hypercorn.trio.lifespan import Lifespan
+from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.trio.worker_context import WorkerContext
+from hypercorn.typing import ConnectionState, LifespanState
 from hypercorn.utils import wrap_app
 
+from spotlight.protocol.http_head import MAX_HEAD_BYTES, head_end, parse_head
 from spotlight.service import SpotlightService
-from spotlight.web.app import create_app
+from spotlight.web.app import SpotlightApp
+from spotlight.web.sse_request import SSE_PATH
+from spotlight.web.sse_socket import serve_sse_socket
 
-__all__ = ["listen_socket", "serve"]
+__all__ = ["PrefixedStream", "listen_socket", "serve"]
 
 log = logging.getLogger(__name__)
+
+# A client gets this long to send its first request head (slowloris bound).
+HEAD_TIMEOUT_S = 10.0
 
 
 def listen_socket(host: str, port: int, backlog: int, tcp_user_timeout_ms: int) -> socket.socket:
@@ -51,10 +69,78 @@ def hypercorn_config(service: SpotlightService) -> Config:
     config.graceful_timeout = service.settings.shutdown_grace_s
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
-    # SSE bodies can be long-lived; hypercorn's own keep-alive only covers idle connections.
     config.keep_alive_timeout = 75
     config.backlog = service.settings.backlog
     return config
+
+
+class PrefixedStream(trio.abc.HalfCloseableStream):
+    """A socket stream that first replays bytes the router already read (for hypercorn)."""
+
+    def __init__(self, stream: trio.SocketStream, prefix: bytes) -> None:
+        self._stream = stream
+        self._prefix = prefix
+        self.socket = stream.socket  # hypercorn reads peer and local addresses from it
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        if self._prefix:
+            n = len(self._prefix) if max_bytes is None else max_bytes
+            data, self._prefix = self._prefix[:n], self._prefix[n:]
+            await trio.lowlevel.checkpoint()
+            return data
+        return bytes(await self._stream.receive_some(max_bytes))
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self._stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self._stream.wait_send_all_might_not_block()
+
+    async def send_eof(self) -> None:
+        await self._stream.send_eof()
+
+    async def aclose(self) -> None:
+        await self._stream.aclose()
+
+
+class _Router:
+    def __init__(self, service: SpotlightService, config: Config, app: Any) -> None:
+        self.service = service
+        self.config = config
+        self.app = app
+        self.context = WorkerContext(None)
+        self.lifespan_state: LifespanState = {}
+
+    async def handle(self, stream: trio.SocketStream) -> None:
+        buf = bytearray()
+        end = -1
+        try:
+            with trio.move_on_after(HEAD_TIMEOUT_S):
+                while end < 0 and len(buf) <= MAX_HEAD_BYTES:
+                    data = await stream.receive_some(MAX_HEAD_BYTES)
+                    if not data:
+                        break
+                    buf += data
+                    end = head_end(buf)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            pass
+        if not buf or (end < 0 and len(buf) <= MAX_HEAD_BYTES):
+            # Closed or too slow before sending a whole head: nothing to answer.
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await stream.aclose()
+            return
+        head = parse_head(bytes(buf[:end])) if end > 0 else None
+        if head is not None and head.path == SSE_PATH and end == len(buf):
+            await serve_sse_socket(self.service, stream, head)
+            return
+        server = TCPServer(
+            self.app,
+            self.config,
+            self.context,
+            ConnectionState(self.lifespan_state.copy()),
+            PrefixedStream(stream, bytes(buf)),  # type: ignore[arg-type]
+        )
+        await server.run()
 
 
 async def serve(
@@ -65,29 +151,43 @@ async def serve(
 ) -> None:
     """Run the server until ``shutdown_trigger`` returns; ``started`` gets the base URL."""
     s = service.settings
-    sock = listen_socket(s.host, s.port, s.backlog, s.tcp_user_timeout_ms)
-    app = create_app(service)
-    host, port = sock.getsockname()[:2]
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    config = hypercorn_config(service)
+    router = _Router(service, config, wrap_app(SpotlightApp(service), 16 * 1024 * 1024, "asgi"))
+    lifespan = Lifespan(router.app, config, router.lifespan_state)
+    with listen_socket(s.host, s.port, s.backlog, s.tcp_user_timeout_ms) as sock:
+        host, port = sock.getsockname()[:2]
+        url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+        listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
+        async with trio.open_nursery() as lifespan_nursery:
+            await lifespan_nursery.start(lifespan.handle_lifespan)
+            await lifespan.wait_for_startup()
+            async with trio.open_nursery() as connections:
+                accepting = trio.CancelScope()
+                connections.start_soon(_accept, listener, router.handle, connections, accepting)
+                task_status.started(url)
+                if shutdown_trigger is None:
+                    await trio.sleep_forever()
+                await shutdown_trigger()
+                accepting.cancel()
+                told = service.begin_shutdown()
+                log.info(
+                    "shutdown: %d streams told to reconnect; grace %.1fs",
+                    told,
+                    config.graceful_timeout,
+                )
+                await router.context.terminated.set()
+                connections.cancel_scope.deadline = trio.current_time() + config.graceful_timeout
+            await lifespan.wait_for_shutdown()
+            lifespan_nursery.cancel_scope.cancel()
 
-    async def trigger() -> None:
-        if shutdown_trigger is None:
-            await trio.sleep_forever()
-        else:
-            await shutdown_trigger()
-        service.begin_shutdown()
-        # Let writers flush their `shutdown` events before hypercorn starts closing sockets.
-        await trio.sleep(0.05)
 
-    class _Started:
-        def started(self, value: object = None) -> None:
-            task_status.started(url)
-
-    with sock:
-        await worker_serve(
-            wrap_app(app, 16 * 1024 * 1024, "asgi"),
-            hypercorn_config(service),
-            sockets=Sockets(secure_sockets=[], insecure_sockets=[sock], quic_sockets=[]),
-            shutdown_trigger=trigger,
-            task_status=_Started(),
-        )
+async def _accept(
+    listener: trio.SocketListener,
+    handler: Callable[[trio.SocketStream], Awaitable[None]],
+    nursery: trio.Nursery,
+    scope: trio.CancelScope,
+) -> None:
+    # serve_listeners retries EMFILE/ENFILE/ENOBUFS/ENOMEM after 100 ms and runs each
+    # connection in ``nursery``, so connections outlive the accept loop's cancellation.
+    with scope:
+        await trio.serve_listeners(handler, [listener], handler_nursery=nursery)

@@ -7,15 +7,18 @@ that nursery and ends with it. It holds no module globals: tests run several sid
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import resource
 import sys
 import time
+from functools import partial
 from typing import Any
 
 import trio
 
+from spotlight.clients.flusher import Flusher
 from spotlight.clients.session import ClientRegistry
 from spotlight.config import Settings
 from spotlight.hub.epoch import Epoch
@@ -28,6 +31,7 @@ from spotlight.market.supervisor import MarketSupervisor
 from spotlight.metrics import Metrics
 from spotlight.pipeline import Pipeline
 from spotlight.runtime.clock import SystemClock, WallClock
+from spotlight.runtime.gc_policy import apply_gc_policy
 from spotlight.runtime.supervisor import RestartPolicy, supervise
 from spotlight.runtime.tree import ActorNode
 
@@ -62,6 +66,7 @@ class SpotlightService:
         self.started_monotonic = time.monotonic()
         self.ready = False
         self.shutting_down = False
+        self.gc: dict[str, object] = {}
 
     def _make_source(self) -> MarketSource:
         if self.source_kind == "massive":
@@ -90,7 +95,10 @@ class SpotlightService:
         # Generating days of history takes a few hundred ms: off the event loop.
         history = await trio.to_thread.run_sync(source.history)
         self.pipeline.load_history(history)
+        del history
+        self.gc = apply_gc_policy()
         market = MarketSupervisor(self.pipeline, source, self.source_reason)
+        flusher = Flusher()
         self.tree.state = "running"
         try:
             async with trio.open_nursery() as nursery:
@@ -102,9 +110,19 @@ class SpotlightService:
                     market.run,
                     RestartPolicy(max_restarts=3, window_s=60.0),
                 )
+                await nursery.start(supervise, self.tree, "flusher", "flusher", flusher.run)
+                self.clients.flusher = flusher
+                await nursery.start(
+                    supervise,
+                    self.tree,
+                    "heartbeats",
+                    "ticker",
+                    partial(self.clients.run_heartbeats, self.settings.heartbeat_s),
+                )
                 self.ready = True
                 task_status.started(self)
         finally:
+            self.clients.flusher = None
             self.ready = False
             self.tree.state = "stopped"
 
@@ -127,7 +145,7 @@ class SpotlightService:
             "uptimeS": round(self.uptime_s(), 3),
             "ready": self.ready,
             "shuttingDown": self.shutting_down,
-            "memory": _memory(),
+            "memory": {**_memory(), "gc": {**self.gc, "counts": list(gc.get_count())}},
             "hub": self.hub.stats(),
             "pipeline": self.pipeline.stats(),
             "actors": self.tree.to_json(max_children=max_clients),

@@ -1,7 +1,16 @@
 """A client's queue: bounded by bytes and by age, conflating, never blocking the publisher.
 
 ``offer`` runs inside ``Hub.publish`` for every subscriber, so it is synchronous and cheap:
-an append, two additions and, when it is not already set, one ``trio.Event.set``.
+an append, two additions and, when the writer is parked, one ``trio.lowlevel.reschedule``.
+
+Waking goes through the flusher when there is one (``clients/flusher.py``): one pass per
+burst instead of one task switch per client. Either way waking allocates nothing that
+outlives the wake-up: the writer parks itself with
+``wait_task_rescheduled`` and a bound method created once, instead of a new ``trio.Event`` and
+a timeout cancel scope per wait. Per-wait objects live until the next burst (~100 ms) and
+were being promoted into the old GC generation by the thousand per second: the cyclic GC took
+~40% of the server's CPU in the fan-out benchmark before this (docs/benchmarks.md).
+Heartbeats come from one ticker for all clients (``poke``), not a timeout per client.
 
 Policy, in order:
 1. Conflation. An event with a ``conflate_key`` (the in-progress bar of a symbol, the latest
@@ -21,24 +30,35 @@ only ages while events keep arriving, and that is exactly when it grows.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import trio
 
 from spotlight.hub.event import Event
+
+if TYPE_CHECKING:
+    from spotlight.clients.flusher import Flusher
 
 __all__ = ["ClientInbox"]
 
 
 class ClientInbox:
     __slots__ = (
+        "_abort",
+        "_dirty",
+        "_flusher",
         "_latest",
         "_pending",
-        "_wake",
+        "_waiter",
         "closed_reason",
         "conflated",
+        "direct",
         "dropped",
+        "heartbeat_due",
         "max_age_s",
         "max_bytes",
+        "on_close",
         "peak_bytes",
         "pending_bytes",
         "pending_events",
@@ -49,39 +69,82 @@ class ClientInbox:
         self.max_age_s = max_age_s
         self._pending: deque[Event] = deque()
         self._latest: dict[str, Event] = {}  # {conflate_key: newest pending event}
-        self._wake = trio.Event()
+        self._waiter: trio.lowlevel.Task | None = None
+        self._abort = self._abort_wait  # bound once: parking allocates nothing
+        # With a flusher, new work marks the inbox dirty and the flusher makes one pass per
+        # burst; without one (unit tests, a bare registry), the writer is woken directly.
+        self._flusher: Flusher | None = None
+        self._dirty = False
+        # Set by a transport that can write without awaiting (a raw socket): the flusher calls
+        # it while the writer is parked; it returns False when the writer must take over.
+        self.direct: Callable[[], bool] | None = None
+        self.heartbeat_due = False
         self.pending_bytes = 0
         self.pending_events = 0
         self.peak_bytes = 0
         self.conflated = 0  # superseded before delivery (not a loss: the newer one is delivered)
         self.dropped = 0  # discarded when the client was cut off as slow
         self.closed_reason: str | None = None
+        # Called with the reason when the inbox closes (synchronously, maybe inside publish):
+        # lets the transport bound a write that is stuck on a stalled peer.
+        self.on_close: Callable[[str], None] | None = None
+
+    def attach(self, flusher: Flusher) -> None:
+        self._flusher = flusher
+
+    def detach(self) -> None:
+        """Stop being flushed (the stream is ending)."""
+        self._flusher = None
+        self.direct = None
 
     def offer(self, event: Event) -> bool:
         if self.closed_reason is not None:
             return False
         key = event.conflate_key
         if key is not None:
-            old = self._latest.get(key)
+            latest = self._latest
+            old = latest.get(key)
             if old is not None:
                 self.pending_bytes -= old.size
                 self.pending_events -= 1
                 self.conflated += 1
-            self._latest[key] = event
-        self._pending.append(event)
-        self.pending_bytes += event.size
+            latest[key] = event
+        pending = self._pending
+        pending.append(event)
+        size = self.pending_bytes = self.pending_bytes + event.size
         self.pending_events += 1
-        if self.pending_bytes > self.peak_bytes:
-            self.peak_bytes = self.pending_bytes
-        if self.pending_bytes > self.max_bytes:
-            self.close("slow-bytes", dropped=True)
-            return False
-        if event.published - self._oldest_live_published() > self.max_age_s:
+        if size > self.peak_bytes:
+            self.peak_bytes = size
+            if size > self.max_bytes:
+                self.close("slow-bytes", dropped=True)
+                return False
+        # Cheap test first; the exact one (skipping superseded heads) only when it fails.
+        if (
+            event.published - pending[0].published > self.max_age_s
+            and event.published - self._oldest_live_published() > self.max_age_s
+        ):
             self.close("slow-age", dropped=True)
             return False
-        if not self._wake.is_set():
-            self._wake.set()
+        self._notify()
         return True
+
+    def _notify(self) -> None:
+        flusher = self._flusher
+        if flusher is not None:
+            if not self._dirty:
+                self._dirty = True
+                flusher.mark(self)
+        elif self._waiter is not None:
+            self._wake()
+
+    def flush(self) -> None:
+        """The flusher's visit: write directly if the transport can, else wake the writer."""
+        self._dirty = False
+        if self._waiter is None:
+            return  # the writer is busy writing; it will find the new work when it loops
+        direct = self.direct
+        if direct is None or not direct():
+            self._wake()
 
     def _oldest_live_published(self) -> float:
         pending, latest = self._pending, self._latest
@@ -93,8 +156,32 @@ class ClientInbox:
             pending.popleft()  # superseded: already discounted from bytes and count
 
     async def wait(self) -> None:
-        """Block until something is pending or the inbox is closed (always checkpoints)."""
-        await self._wake.wait()
+        """Block until something is pending, a heartbeat is due or the inbox is closed.
+
+        Always checkpoints. Only one task (the writer) may wait.
+        """
+        if self.pending_events or self.heartbeat_due or self.closed_reason is not None:
+            await trio.lowlevel.checkpoint()
+            return
+        if self._waiter is not None:
+            raise RuntimeError("ClientInbox.wait: another task is already waiting")
+        self._waiter = trio.lowlevel.current_task()
+        await trio.lowlevel.wait_task_rescheduled(self._abort)
+
+    def _abort_wait(self, _: object) -> trio.lowlevel.Abort:
+        self._waiter = None
+        return trio.lowlevel.Abort.SUCCEEDED
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            trio.lowlevel.reschedule(waiter)
+
+    def poke(self) -> None:
+        """Ask the writer for a heartbeat at its next write."""
+        self.heartbeat_due = True
+        self._notify()
 
     def drain(self) -> list[Event]:
         """Every live pending event, oldest first; the queue is empty afterwards."""
@@ -107,8 +194,6 @@ class ClientInbox:
         pending.clear()
         self.pending_bytes = 0
         self.pending_events = 0
-        if self._wake.is_set() and self.closed_reason is None:
-            self._wake = trio.Event()
         return out
 
     def close(self, reason: str, *, dropped: bool = False) -> None:
@@ -125,7 +210,9 @@ class ClientInbox:
             self._latest.clear()
             self.pending_bytes = 0
             self.pending_events = 0
-        self._wake.set()
+        self._wake()
+        if self.on_close is not None:
+            self.on_close(reason)
 
     def stats(self) -> dict[str, object]:
         return {

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import trio
 
+from spotlight.clients.flusher import Flusher
 from spotlight.clients.inbox import ClientInbox
 from spotlight.runtime.tree import ActorNode
 
@@ -62,6 +63,9 @@ class ClientRegistry:
         self.node = node
         self._ids = itertools.count(1)
         self._sessions: dict[int, ClientSession] = {}
+        # Set by the service once its flusher actor runs; streams opened after that are
+        # flushed in one pass per burst (clients/flusher.py).
+        self.flusher: Flusher | None = None
         self.closing_reason: str | None = None  # set once shutdown begins: refuse new streams
 
     def open(
@@ -69,6 +73,8 @@ class ClientRegistry:
     ) -> ClientSession:
         cid = next(self._ids)
         node = self.node.child(f"{transport}-{cid}", f"client:{transport}")
+        if self.flusher is not None:
+            inbox.attach(self.flusher)
         session = ClientSession(cid, transport, remote, topics, inbox, node)
         self._sessions[cid] = session
         if self.closing_reason is not None:
@@ -92,6 +98,25 @@ class ClientRegistry:
 
     def __len__(self) -> int:
         return len(self._sessions)
+
+    def poke_all(self) -> None:
+        """Ask every stream for a heartbeat at its next write."""
+        for s in self._sessions.values():
+            s.inbox.poke()
+
+    async def run_heartbeats(
+        self,
+        interval_s: float,
+        node: ActorNode,
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """The heartbeat ticker actor: one timer for all clients instead of one each."""
+        node.stats = lambda: {"intervalS": interval_s}
+        task_status.started()
+        while True:
+            await trio.sleep(interval_s)
+            self.poke_all()
 
     def count(self, transport: str) -> int:
         return sum(1 for s in self._sessions.values() if s.transport == transport)

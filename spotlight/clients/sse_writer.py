@@ -1,20 +1,22 @@
-"""The SSE side of a client actor: resume or reset, subscribe, then drain-and-write.
+"""The SSE side of a client actor: what to write next, as synchronous steps.
 
-``sse_stream`` is the response body Quart iterates. Its first step is synchronous: decide
-between replay and reset, build the prelude and subscribe to the hub, with no ``await`` in
-between, so nothing published meanwhile can be missed or duplicated. After that it loops:
-wait for the inbox (or the heartbeat deadline), take *everything* queued and write it as one
-chunk. One write per batch instead of one per event is the measured lever (~40-50 us per
-write on this stack). Each ``yield`` completes only when hypercorn has handed the bytes to
-the socket, so a stalled peer stalls only this generator; the hub keeps offering into the
-inbox until its bounds cut the client off.
+``SSEWriter`` holds one stream's protocol state and does no I/O, so every way of writing
+shares it: the client's own writer task, the flusher's direct writes (``clients/flusher.py``)
+and the ASGI fallback (``sse_stream``).
 
-The generator holds no nursery and starts no task (it is an async generator driven by Quart).
+- ``start`` is synchronous: decide between replay and reset, build the prelude and
+  subscribe to the hub with no ``await`` in between, so nothing published meanwhile can be
+  missed or duplicated.
+- ``next_chunk`` takes *everything* queued (plus a heartbeat when poked, or the closing
+  event) as one chunk: one write per batch instead of one per event is the measured lever
+  (~40-50 us per write on hypercorn's path; ~5 us on a raw socket).
+- ``wrote`` is called once a chunk is fully on the socket (metrics, resume position).
+- ``finish`` unsubscribes and unregisters, exactly once, however the stream ended.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 
 import trio
 
@@ -25,41 +27,45 @@ from spotlight.protocol.close import close_reason
 from spotlight.protocol.resume import EventId, Reset, decide
 from spotlight.protocol.sse import control_frame, retry_frame
 
-__all__ = ["sse_stream"]
+__all__ = ["SSEWriter", "sse_stream"]
 
 
-async def sse_stream(
-    *,
-    hub: Hub,
-    open_session: Callable[[], ClientSession],
-    registry: ClientRegistry,
-    metrics: Metrics,
-    resume_from: EventId | None,
-    snapshot: Callable[[], object],
-    heartbeat_s: float,
-    retry_ms: int,
-) -> AsyncIterator[bytes]:
-    # The session is opened here, not by the route handler: a body Quart never starts
-    # iterating never runs its ``finally``, so anything opened outside would leak.
-    session = open_session()
-    epoch = hub.epoch.id
-    inbox = session.inbox
-    delivered = metrics.events_delivered.labels("sse")
-    batch_sizes = metrics.write_batch.labels("sse")
-    latency = metrics.publish_to_write.labels("sse")
-    conflated = metrics.sse_dropped.labels("conflated")
-    reported_conflated = 0
-    metrics.sse_connections.inc()
-    try:
-        # -- synchronous: decide, build the prelude, subscribe (no await in this block) --
-        parts = [retry_frame(retry_ms)]
+class SSEWriter:
+    def __init__(
+        self,
+        hub: Hub,
+        session: ClientSession,
+        registry: ClientRegistry,
+        metrics: Metrics,
+        retry_ms: int,
+    ) -> None:
+        self.hub = hub
+        self.session = session
+        self.registry = registry
+        self.metrics = metrics
+        self.retry_ms = retry_ms
+        self.done = False  # the closing event has been produced: nothing follows it
+        self.out = b""  # part of a chunk a direct write could not finish (the task writes it)
+        self._stats = metrics.writes["sse"]
+        self._conflated = metrics.sse_dropped.labels("conflated")
+        self._reported_conflated = 0
+        self._chunk_events = 0  # events in the chunk being written
+        self._chunk_oldest = 0.0  # publish time of its oldest event
+        self._finished = False
+        metrics.sse_connections.inc()
+
+    def start(self, resume_from: EventId | None, snapshot: Callable[[], object]) -> bytes:
+        """The prelude (retry, then replay or reset+snapshot); subscribes. No ``await``."""
+        hub, session = self.hub, self.session
+        epoch = hub.epoch.id
+        parts = [retry_frame(self.retry_ms)]
         decision = (
             None
             if resume_from is None
             else decide(resume_from, epoch, hub.last_seq, hub.history, session.topics)
         )
         if decision is None or isinstance(decision, Reset):
-            if decision is not None:
+            if decision is not None and resume_from is not None:
                 parts.append(
                     control_frame(
                         "reset",
@@ -67,9 +73,7 @@ async def sse_stream(
                             "reason": decision.reason,
                             "epoch": hub.epoch.to_json(),
                             "lastSeq": hub.last_seq,
-                            "requested": f"{resume_from.epoch}:{resume_from.seq}"
-                            if resume_from
-                            else None,
+                            "requested": f"{resume_from.epoch}:{resume_from.seq}",
                         },
                         epoch,
                         hub.last_seq,
@@ -80,67 +84,109 @@ async def sse_stream(
             parts.extend(e.sse for e in decision.events)
             session.delivered += len(decision.events)
         session.last_seq = hub.last_seq
-        hub.subscribe(inbox, session.topics)
-        yield b"".join(parts)
-        # -- the writer loop --
-        next_heartbeat = trio.current_time() + heartbeat_s
-        while True:
-            with trio.move_on_at(next_heartbeat):
-                await inbox.wait()
-            events = inbox.drain()
-            reason = inbox.closed_reason
-            parts = [e.sse for e in events]
-            if events:
-                session.last_seq = events[-1].seq
-            if reason is not None:
-                cr = close_reason(reason)
-                if not events and reason == "shutdown":
-                    session.last_seq = hub.last_seq
-                parts.append(
-                    control_frame(
-                        cr.sse_event,
-                        {
-                            "reason": reason,
-                            "reconnect": cr.reconnect,
-                            "retryMs": retry_ms,
-                            "dropped": inbox.dropped,
-                            "detail": cr.description,
-                        },
-                        epoch,
-                        session.last_seq,
-                    )
+        hub.subscribe(session.inbox, session.topics)
+        return b"".join(parts)
+
+    def next_chunk(self) -> bytes | None:
+        """Everything there is to write now, as one chunk; None when there is nothing."""
+        if self.done:
+            return None
+        session, inbox = self.session, self.session.inbox
+        events = inbox.drain()
+        parts = [e.sse for e in events]
+        if events:
+            session.last_seq = events[-1].seq
+            self._chunk_events = len(events)
+            self._chunk_oldest = events[0].published
+        else:
+            self._chunk_events = 0
+        reason = inbox.closed_reason
+        if reason is not None:
+            cr = close_reason(reason)
+            if not events and reason == "shutdown":
+                session.last_seq = self.hub.last_seq
+            parts.append(
+                control_frame(
+                    cr.sse_event,
+                    {
+                        "reason": reason,
+                        "reconnect": cr.reconnect,
+                        "retryMs": self.retry_ms,
+                        "dropped": inbox.dropped,
+                        "detail": cr.description,
+                    },
+                    self.hub.epoch.id,
+                    session.last_seq,
                 )
-                session.close_reason = reason
-                yield b"".join(parts)
-                return
-            now = trio.current_time()
-            if now >= next_heartbeat:
-                # The queue was just drained in this same step: everything published so far
-                # that this client subscribes to has been handed to this write.
-                session.last_seq = hub.last_seq
-                parts.append(control_frame("heartbeat", _heartbeat(session), epoch, hub.last_seq))
-                next_heartbeat = now + heartbeat_s
-            if not parts:
-                continue
-            yield b"".join(parts)
-            session.writes += 1
-            if events:
-                n = len(events)
-                session.delivered += n
-                delivered.inc(n)
-                batch_sizes.observe(n)
-                latency.observe(trio.current_time() - events[0].published)
-                if inbox.conflated != reported_conflated:
-                    conflated.inc(inbox.conflated - reported_conflated)
-                    reported_conflated = inbox.conflated
-    finally:
-        hub.unsubscribe(inbox)
-        reason = session.close_reason or "client-closed"
+            )
+            session.close_reason = reason
+            self.done = True
+        elif inbox.heartbeat_due:
+            inbox.heartbeat_due = False
+            # The queue was just drained in this same step: everything published so far that
+            # this client subscribes to is in this chunk or was written before it.
+            session.last_seq = self.hub.last_seq
+            parts.append(
+                control_frame("heartbeat", _heartbeat(session), self.hub.epoch.id, session.last_seq)
+            )
+        return b"".join(parts) if parts else None
+
+    def wrote(self) -> None:
+        """The last chunk from ``next_chunk`` is fully written."""
+        session = self.session
+        session.writes += 1
+        n = self._chunk_events
+        if n:
+            session.delivered += n
+            self._stats.record(n, trio.current_time() - self._chunk_oldest)
+            conflated = session.inbox.conflated
+            if conflated != self._reported_conflated:
+                self._conflated.inc(conflated - self._reported_conflated)
+                self._reported_conflated = conflated
+
+    def finish(self) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        session, inbox, metrics = self.session, self.session.inbox, self.metrics
+        self.hub.unsubscribe(inbox)
+        inbox.detach()
+        reason = session.close_reason or inbox.closed_reason or "client-closed"
         if reason.startswith("slow") and inbox.dropped:
             metrics.sse_dropped.labels(reason).inc(inbox.dropped)
         metrics.disconnects.labels("sse", reason).inc()
         metrics.sse_connections.dec()
-        registry.remove(session)
+        self.registry.remove(session)
+
+
+async def sse_stream(
+    *,
+    hub: Hub,
+    open_session: Callable[[], ClientSession],
+    registry: ClientRegistry,
+    metrics: Metrics,
+    resume_from: EventId | None,
+    snapshot: Callable[[], object],
+    retry_ms: int,
+) -> AsyncGenerator[bytes, None]:
+    """The stream as an async generator of chunks, for transports that write asynchronously.
+
+    Each ``yield`` returns once the chunk is written. The session is opened here, not by the
+    caller: a body that is never iterated never runs its ``finally``, so anything opened
+    outside would leak. The generator holds no nursery and starts no task.
+    """
+    writer = SSEWriter(hub, open_session(), registry, metrics, retry_ms)
+    inbox = writer.session.inbox
+    try:
+        yield writer.start(resume_from, snapshot)
+        while not writer.done:
+            await inbox.wait()
+            chunk = writer.next_chunk()
+            if chunk is not None:
+                yield chunk
+                writer.wrote()
+    finally:
+        writer.finish()
 
 
 def _heartbeat(session: ClientSession) -> dict[str, object]:

@@ -32,11 +32,7 @@ class Event:
     data: bytes  # the JSON payload
     sse: bytes  # complete SSE frame, terminated by a blank line
     ws: bytes  # complete WebSocket text message (UTF-8 JSON)
-
-    @property
-    def size(self) -> int:
-        """Bytes this event costs a client queue (the larger transport's framing)."""
-        return len(self.sse)
+    size: int  # bytes this event costs a client queue (its SSE frame, the larger framing)
 
 
 def encode_event(
@@ -63,4 +59,4 @@ def encode_event(
         + data
         + b"}"
     )
-    return Event(seq, type, topic, conflate_key, published, data, sse, ws)
+    return Event(seq, type, topic, conflate_key, published, data, sse, ws, len(sse))

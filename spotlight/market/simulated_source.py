@@ -51,9 +51,9 @@ class SimulatedSource:
         node.stats = lambda: {"bursts": self.bursts, "ticks": self.ticks, "burstMs": self.burst_ms}
         task_status.started()
         while True:
-            now = self.clock.now_ms()
-            at = (now // self.burst_ms + 1) * self.burst_ms
-            await trio.sleep((at - now) / 1000)
+            now = self.clock.now_s()
+            at = (int(now * 1000) // self.burst_ms + 1) * self.burst_ms
+            await trio.sleep(at / 1000 - now)
             ticks = [_stamp(t, at) for t in self.simulator.advance(at)]
             self.bursts += 1
             if ticks:

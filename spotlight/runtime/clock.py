@@ -18,10 +18,17 @@ __all__ = ["SystemClock", "TrioWallClock", "WallClock"]
 class WallClock(Protocol):
     def now_ms(self) -> int: ...
 
+    def now_s(self) -> float:
+        """Wall time in seconds with sub-millisecond precision (for precise sleeps)."""
+        ...
+
 
 class SystemClock:
     def now_ms(self) -> int:
         return time.time_ns() // 1_000_000
+
+    def now_s(self) -> float:
+        return time.time()
 
 
 class TrioWallClock:
@@ -32,7 +39,10 @@ class TrioWallClock:
         self._t0: float | None = None
 
     def now_ms(self) -> int:
+        return int(self.now_s() * 1000)
+
+    def now_s(self) -> float:
         now = trio.current_time()
         if self._t0 is None:
             self._t0 = now
-        return self._start_ms + int((now - self._t0) * 1000)
+        return self._start_ms / 1000 + (now - self._t0)

@@ -6,15 +6,19 @@ The service (root actor) starts in ``before_serving`` inside the app's lifespan 
 
 from __future__ import annotations
 
+from typing import Any, cast
+
+from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from quart_trio import QuartTrio
 
 from spotlight.service import SpotlightService
 from spotlight.web.errors import install_error_handlers
 from spotlight.web.history_api import install_history_routes
 from spotlight.web.ops import install_ops_routes
-from spotlight.web.stream import install_stream_routes
+from spotlight.web.sse_endpoint import handle_sse
+from spotlight.web.sse_request import SSE_PATH
 
-__all__ = ["create_app"]
+__all__ = ["SpotlightApp", "create_app"]
 
 
 def create_app(service: SpotlightService) -> QuartTrio:
@@ -26,8 +30,6 @@ def create_app(service: SpotlightService) -> QuartTrio:
     install_error_handlers(app)
     install_ops_routes(app, service)
     install_history_routes(app, service)
-    install_stream_routes(app, service)
-    scope: list[object] = []
 
     @app.before_serving
     async def start_service() -> None:
@@ -37,5 +39,20 @@ def create_app(service: SpotlightService) -> QuartTrio:
     async def stop_service() -> None:
         app.nursery.cancel_scope.cancel()
 
-    del scope
     return app
+
+
+class SpotlightApp:
+    """The ASGI entry point: the SSE stream as raw ASGI, everything else through Quart."""
+
+    def __init__(self, service: SpotlightService) -> None:
+        self.service = service
+        self.quart = create_app(service)
+
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        if scope["type"] == "http" and scope["path"] == SSE_PATH:
+            await handle_sse(self.service, cast(Any, scope), cast(Any, receive), cast(Any, send))
+        else:
+            await self.quart(scope, receive, send)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from werkzeug.datastructures import Headers
-
 from spotlight.market.bars import UnknownTimeframe, parse_timeframe
 from spotlight.protocol.resume import BadEventId, EventId, parse_event_id
 from spotlight.web.errors import ApiError
@@ -62,16 +60,15 @@ def int_param(
     return value
 
 
-def resume_point(args: Mapping[str, str], headers: Headers) -> EventId | None:
+def resume_point(args: Mapping[str, str], last_event_id: str | None) -> EventId | None:
     """Where a stream should resume: the Last-Event-ID header, else sinceSeq plus epoch.
 
     The header wins: a browser's EventSource sends it on every automatic reconnect while the
     URL still holds whatever sinceSeq the page first used.
     """
-    header = headers.get("Last-Event-ID")
-    if header is not None and header.strip():
+    if last_event_id is not None and last_event_id.strip():
         try:
-            return parse_event_id(header)
+            return parse_event_id(last_event_id)
         except BadEventId as exc:
             raise ApiError(400, "bad_last_event_id", str(exc)) from None
     seq = int_param(args, "sinceSeq", None, 0, 2**62)

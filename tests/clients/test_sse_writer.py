@@ -29,7 +29,6 @@ class Rig:
         topics: tuple[str, ...],
         resume: EventId | None = None,
         *,
-        heartbeat: float = 1e6,
         max_bytes: int = 1 << 20,
     ) -> AsyncGenerator[bytes, None]:
         gen = sse_stream(
@@ -41,10 +40,9 @@ class Rig:
             metrics=self.metrics,
             resume_from=resume,
             snapshot=lambda: {"snap": self.hub.last_seq},
-            heartbeat_s=heartbeat,
             retry_ms=1500,
         )
-        return gen  # type: ignore[return-value]
+        return gen
 
 
 async def frames(gen: Any) -> list[Frame]:
@@ -78,12 +76,15 @@ async def test_heartbeat_advances_id_to_hub_position(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     rig = Rig()
-    gen = rig.stream(("t",), heartbeat=10.0)
+    gen = rig.stream(("t",))
     await frames(gen)
     rig.hub.publish("tick", "elsewhere", 1)
     rig.hub.publish("tick", "elsewhere", 2)
-    start = trio.current_time()
-    (hb,) = await frames(gen)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(rig.registry.run_heartbeats, 10.0, ActorNode("hb", "ticker"))
+        start = trio.current_time()
+        (hb,) = await frames(gen)
+        nursery.cancel_scope.cancel()
     assert hb.event == "heartbeat" and trio.current_time() - start == 10.0
     assert hb.id == "ee:2"  # nothing subscribed was missed up to seq 2
     assert hb.json()["queuedEvents"] == 0 and hb.json()["dropped"] == 0

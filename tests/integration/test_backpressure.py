@@ -8,6 +8,8 @@ import trio
 from prometheus_client.parser import text_string_to_metric_families
 from support import Frame, http, parse_frames, running_server, sse, wait_for
 
+from spotlight.web.sse_socket import STALL_GRACE_S
+
 HOT = {"trades_per_second": 400.0, "sim_burst_ms": 10}
 
 
@@ -41,7 +43,24 @@ async def test_stalled_client_is_cut_off_as_slow_while_a_healthy_one_misses_noth
                 lambda: any(s.inbox.closed_reason == "slow-bytes" for s in srv.service.clients),
                 timeout=20,
             )
-            # Meanwhile the healthy client saw every tick, in order, with no gap.
+            # It reads again within the grace period: what was buffered, then `slow`, then EOF.
+            buf = b""
+            with trio.fail_after(20):
+                while chunk := await stalled.receive_some(65536):
+                    buf += chunk
+            head, _, body = buf.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 200") and b"connection: close" in head
+            frames, _ = parse_frames(body)
+            slow = [f for f in frames if f.event == "slow"]
+            assert len(slow) == 1 and frames[-1].event == "slow"
+            info = slow[0].json()
+            assert info["reason"] == "slow-bytes" and info["reconnect"] is True
+            assert info["dropped"] > 0
+            # Its id is the last event it got: the resume point for its reconnect.
+            last_market = [f for f in frames if f.event in {"tick", "quote", "bar:update"}][-1]
+            assert slow[0].seq == last_market.seq
+            await stalled.aclose()
+            # Meanwhile the healthy client sees every tick, in order, with no gap.
             ticks: list[Frame] = []
             with trio.fail_after(10):
                 while len(ticks) < 300:
@@ -50,40 +69,58 @@ async def test_stalled_client_is_cut_off_as_slow_while_a_healthy_one_misses_noth
                     if f.event == "tick":
                         ticks.append(f)
             seqs = [f.seq for f in ticks]
-            assert seqs == sorted(set(seqs))
+            wanted = {"tick:SPY", "tick:QQQ", "tick:I:SPX"}
             hub_ticks = [
                 e.seq
-                for e in srv.service.hub.history.since(
-                    seqs[0] - 1, {"tick:SPY", "tick:QQQ", "tick:I:SPX"}
-                )
+                for e in srv.service.hub.history.since(seqs[0] - 1, wanted)
                 if e.seq <= seqs[-1]
             ]
             assert hub_ticks == seqs
-            # Now the stalled peer reads again: what was buffered, then a `slow` event and the
-            # end of the response (the zero-length chunk; HTTP/1.1 keeps the connection).
-            buf = b""
-            with trio.fail_after(20):
-                while not buf.endswith(b"\r\n0\r\n\r\n"):
-                    chunk = await stalled.receive_some(65536)
-                    assert chunk, "connection closed before the response ended"
-                    buf += chunk
-            body = buf.split(b"\r\n\r\n", 1)[1]
-            # Chunked transfer encoding: strip the chunk-size lines before parsing frames.
-            text = b"".join(_dechunk(body))
-            frames, _ = parse_frames(text)
-            slow = [f for f in frames if f.event == "slow"]
-            assert len(slow) == 1 and frames[-1].event == "slow"
-            info = slow[0].json()
-            assert info["reason"] == "slow-bytes" and info["reconnect"] is True
-            assert info["dropped"] > 0
-            # Its last id is the resume point: reconnecting resumes (or resets) explicitly.
-            last_market = [f for f in frames if f.event in {"tick", "quote", "bar:update"}][-1]
-            assert slow[0].seq == last_market.seq
-            await stalled.aclose()
             await wait_for(lambda: len(srv.service.clients) == 1)
             metrics = (await c.get("/api/metrics")).text
     assert _counter(metrics, "spotlight_sse_dropped_total", reason="slow-bytes") > 0
     assert _counter(metrics, "spotlight_client_disconnects_total", reason="slow-bytes") == 1
+
+
+async def test_peer_that_never_reads_again_is_cut_after_the_grace_period() -> None:
+    # TCP_USER_TIMEOUT off: the server's own bound (STALL_GRACE_S after `slow`) frees it.
+    async with (
+        running_server(client_queue_bytes=64 * 1024, tcp_user_timeout_ms=0, **HOT) as srv,
+        http(srv.url) as c,
+    ):
+        port = int(srv.url.rsplit(":", 1)[1])
+        stalled = await _raw_stream(port, "/realtime/sse?symbols=SPY,QQQ,I:SPX", rcvbuf=4096)
+        await wait_for(lambda: len(srv.service.clients) == 1)
+        await wait_for(lambda: any(s.inbox.closed_reason for s in srv.service.clients), 20)
+        with trio.fail_after(STALL_GRACE_S + 3):
+            await wait_for(lambda: len(srv.service.clients) == 0)
+        metrics = (await c.get("/api/metrics")).text
+        await stalled.aclose()
+    assert _counter(metrics, "spotlight_sse_connections") == 0
+    assert _counter(metrics, "spotlight_client_disconnects_total", reason="slow-bytes") == 1
+
+
+async def test_stream_on_a_reused_keepalive_connection_uses_the_asgi_fallback() -> None:
+    """A stream request on a connection hypercorn already serves still works, chunked."""
+    async with running_server(client_queue_bytes=64 * 1024, **HOT) as srv:
+        port = int(srv.url.rsplit(":", 1)[1])
+        stream = await _raw_stream(port, "/health", rcvbuf=1 << 20)
+        buf = b""
+        with trio.fail_after(10):
+            while b'"live":true' not in buf:
+                buf += await stream.receive_some(65536)
+        await stream.send_all(b"GET /realtime/sse?symbols=SPY HTTP/1.1\r\nHost: t\r\n\r\n")
+        buf = b""
+        with trio.fail_after(10):
+            while buf.count(b"event: tick") < 3:
+                buf += await stream.receive_some(65536)
+        head, _, body = buf.partition(b"\r\n\r\n")
+        assert b"transfer-encoding: chunked" in head.lower()
+        frames, _ = parse_frames(b"".join(_dechunk(body)))
+        assert [f.event for f in frames[:2]] == ["retry", "snapshot"]
+        assert len(srv.service.clients) == 1
+        await stream.aclose()
+        await wait_for(lambda: len(srv.service.clients) == 0)
 
 
 def _dechunk(body: bytes) -> list[bytes]:
@@ -96,20 +133,3 @@ def _dechunk(body: bytes) -> list[bytes]:
         out.append(rest[:size])
         body = rest[size + 2 :]
     return out
-
-
-async def test_peer_that_never_reads_again_is_freed_by_tcp_user_timeout() -> None:
-    async with (
-        running_server(client_queue_bytes=64 * 1024, tcp_user_timeout_ms=1000, **HOT) as srv,
-        http(srv.url) as c,
-    ):
-        port = int(srv.url.rsplit(":", 1)[1])
-        stalled = await _raw_stream(port, "/realtime/sse?symbols=SPY,QQQ,I:SPX", rcvbuf=4096)
-        await wait_for(lambda: len(srv.service.clients) == 1)
-        # Never read: the writer blocks in hypercorn's shielded write until the kernel gives
-        # up on the unacknowledged data and the connection (and its session) is freed.
-        await wait_for(lambda: len(srv.service.clients) == 0, timeout=60)
-        metrics = (await c.get("/api/metrics")).text
-        await stalled.aclose()
-    assert _counter(metrics, "spotlight_sse_connections") == 0
-    assert _counter(metrics, "spotlight_client_disconnects_total", transport="sse") == 1

@@ -70,11 +70,19 @@ def test_pipeline_turns_ticks_into_sequenced_events() -> None:
         ]
     )
     kinds = [(e.type, e.topic) for e in sink.events]
-    assert kinds[0] == ("tick", "tick:SPY")
-    assert ("bar:close", "bar:SPY:1m") in kinds  # the loaded 09:29 bar closed
-    assert ("bar:update", "bar:SPY:5m") in kinds
-    quote_at = kinds.index(("quote", "quote:SPY"))
-    assert kinds[quote_at + 1] == ("tick", "tick:SPY")  # ticks publish in arrival order
+    # Trades and closes as they happen; then one update per bar (the newest) and the last
+    # quote: earlier ones would be superseded in every client queue before any write.
+    assert kinds == [
+        ("tick", "tick:SPY"),
+        ("bar:close", "bar:SPY:1m"),  # the loaded 09:29 bar closed at the first 09:30 trade
+        ("bar:close", "bar:SPY:5m"),  # ...and so did its 09:25 five-minute bucket
+        ("tick", "tick:SPY"),
+        ("bar:update", "bar:SPY:1m"),
+        ("bar:update", "bar:SPY:5m"),
+        ("quote", "quote:SPY"),
+    ]
+    update = orjson.loads(next(e.data for e in sink.events if e.type == "bar:update"))
+    assert (update["o"], update["c"], update["n"]) == (600.7, 600.8, 2)
     seqs = [e.seq for e in sink.events]
     assert seqs == sorted(seqs)
     closed = next(e for e in sink.events if e.type == "bar:close")

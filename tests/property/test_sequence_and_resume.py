@@ -54,7 +54,6 @@ class Env:
             metrics=self.metrics,
             resume_from=resume,
             snapshot=lambda: {},
-            heartbeat_s=1e9,
             retry_ms=0,
         )
 
@@ -101,7 +100,7 @@ async def test_a_seq_strictly_increases_on_every_connection(
         if ended[i]:
             continue
         if session.inbox.pending_events == 0 and session.inbox.closed_reason is None:
-            continue  # nothing to write: the writer would block until the heartbeat
+            continue  # nothing to write: the writer would block until a heartbeat poke
         frames = await read(gens[i])
         seen[i] += frames
         if frames and frames[-1].event == "slow":

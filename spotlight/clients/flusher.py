@@ -1,0 +1,70 @@
+"""The flusher: one pass per burst over every client with something new to write.
+
+Without it, a burst to 1,000 clients is 1,000 writer-task wake-ups, each a reschedule, a task
+switch and a generator step (~8 us of the ~10 us a client costs, measured in-process). With
+it, offers only mark the client dirty; after the publisher yields, this one task visits each
+dirty client once: if the client's writer is parked and its transport can write without
+awaiting (``ClientInbox.direct``, a raw socket), the chunk is built and sent right there with a
+non-blocking ``send``. The writer task is woken only when it must act: a partial write (the
+rest is left in ``SSEWriter.out``), the end of the stream, or a transport that cannot write
+directly (the ASGI fallback). Ownership does not move: the session's writer task still owns
+its socket and its lifetime; the flusher only writes while that task is parked in
+``ClientInbox.wait``, so the two never write at once.
+
+Publishers never await it: ``mark`` is a list append and, at most once per burst, a
+reschedule.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import trio
+
+from spotlight.runtime.tree import ActorNode
+
+if TYPE_CHECKING:
+    from spotlight.clients.inbox import ClientInbox
+
+__all__ = ["Flusher"]
+
+
+class Flusher:
+    def __init__(self) -> None:
+        self._dirty: list[ClientInbox] = []
+        self._waiter: trio.lowlevel.Task | None = None
+        self._abort = self._abort_wait
+        self.passes = 0
+        self.visits = 0
+
+    def mark(self, inbox: ClientInbox) -> None:
+        self._dirty.append(inbox)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            trio.lowlevel.reschedule(waiter)
+
+    def _abort_wait(self, _: object) -> trio.lowlevel.Abort:
+        self._waiter = None
+        return trio.lowlevel.Abort.SUCCEEDED
+
+    async def run(
+        self, node: ActorNode, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        node.stats = lambda: {
+            "passes": self.passes,
+            "visits": self.visits,
+            "dirty": len(self._dirty),
+        }
+        task_status.started()
+        while True:
+            if self._dirty:
+                await trio.lowlevel.checkpoint()
+            else:
+                self._waiter = trio.lowlevel.current_task()
+                await trio.lowlevel.wait_task_rescheduled(self._abort)
+            batch, self._dirty = self._dirty, []
+            self.passes += 1
+            self.visits += len(batch)
+            for inbox in batch:
+                inbox.flush()

@@ -1,0 +1,106 @@
+"""One SSE request, whichever transport carries it: validate, then build the body.
+
+Both SSE transports use this: the direct socket path (``web/sse_socket.py``, every stream
+that opens its own connection, which is what EventSource does) and the raw-ASGI fallback
+(``web/sse_endpoint.py``, for a stream that arrives on a connection hypercorn already serves).
+So the rules, errors and the writer (``clients.sse_writer.sse_stream``) are the same for both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from spotlight.clients.inbox import ClientInbox
+from spotlight.clients.session import ClientSession
+from spotlight.clients.sse_writer import SSEWriter, sse_stream
+from spotlight.protocol.resume import EventId
+from spotlight.protocol.topics import stream_topics
+from spotlight.service import SpotlightService
+from spotlight.web.errors import ApiError
+from spotlight.web.params import resume_point, symbol_list, timeframe_param
+
+__all__ = [
+    "SSE_PATH",
+    "SSERequest",
+    "new_session",
+    "new_sse_writer",
+    "open_sse_body",
+    "parse_sse_request",
+    "snapshot_for",
+]
+
+SSE_PATH = "/realtime/sse"
+
+
+@dataclass(frozen=True, slots=True)
+class SSERequest:
+    symbols: list[str]
+    timeframe: str
+    resume: EventId | None
+    topics: tuple[str, ...]
+
+
+def parse_sse_request(
+    service: SpotlightService, method: str, query: str, last_event_id: str | None
+) -> SSERequest:
+    """Validate a stream request; raises ``ApiError`` (4xx/503) with a clear message."""
+    if method not in ("GET", "HEAD"):
+        raise ApiError(405, "method_not_allowed", f"{SSE_PATH} accepts GET only")
+    args = dict(parse_qsl(query, keep_blank_values=True))
+    symbols = symbol_list(args.get("symbols"), service.settings.symbols)
+    timeframe = timeframe_param(args.get("timeframe"))
+    resume = resume_point(args, last_event_id)
+    if service.shutting_down:
+        raise ApiError(503, "shutting_down", "server is restarting; reconnect shortly")
+    return SSERequest(symbols, timeframe, resume, stream_topics(symbols, timeframe))
+
+
+def new_session(
+    service: SpotlightService,
+    req: SSERequest,
+    remote: str,
+    on_close: Callable[[str], None] | None = None,
+) -> ClientSession:
+    """Register the stream's session with its bounded inbox.
+
+    ``on_close(reason)`` runs (synchronously, possibly inside ``Hub.publish``) when the
+    client's inbox closes: the transport uses it to bound a write stuck on a stalled peer.
+    """
+    settings = service.settings
+    inbox = ClientInbox(settings.client_queue_bytes, settings.client_queue_age_s)
+    inbox.on_close = on_close
+    return service.clients.open("sse", remote, req.topics, inbox)
+
+
+def snapshot_for(service: SpotlightService, req: SSERequest) -> Callable[[], object]:
+    """The fresh-start snapshot: latest bar per symbol and timeframe, last trade and quote."""
+    return lambda: {**service.pipeline.snapshot(req.symbols), "timeframe": req.timeframe}
+
+
+def new_sse_writer(
+    service: SpotlightService, req: SSERequest, remote: str, on_close: Callable[[str], None]
+) -> SSEWriter:
+    return SSEWriter(
+        service.hub,
+        new_session(service, req, remote, on_close),
+        service.clients,
+        service.metrics,
+        service.settings.retry_ms,
+    )
+
+
+def open_sse_body(
+    service: SpotlightService, req: SSERequest, remote: str
+) -> AsyncGenerator[bytes, None]:
+    """The response body as chunks, for a transport that writes asynchronously (ASGI)."""
+    return sse_stream(
+        hub=service.hub,
+        open_session=lambda: new_session(service, req, remote),
+        registry=service.clients,
+        metrics=service.metrics,
+        resume_from=req.resume,
+        snapshot=snapshot_for(service, req),
+        retry_ms=service.settings.retry_ms,
+    )
