@@ -21,21 +21,12 @@ __all__ = ["Metrics", "WriteStats"]
 
 # Publish-to-write latency buckets (seconds): sub-millisecond resolution where the target
 # lives (p99 <= 20 ms), coarse above it.
+# fmt: off
 _LATENCY_BUCKETS = (
-    0.0005,
-    0.001,
-    0.002,
-    0.005,
-    0.01,
-    0.02,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
+    0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.0175, 0.02, 0.025,
+    0.03, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 )
+# fmt: on
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 
