@@ -9,6 +9,7 @@ override HOST and PORT.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
@@ -19,6 +20,7 @@ from dataclasses import replace
 import trio
 
 from spotlight.config import ConfigError, Settings
+from spotlight.runtime.supervisor import describe
 from spotlight.server import serve
 from spotlight.service import SpotlightService
 
@@ -95,12 +97,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         trio.run(_run, SpotlightService(settings))
-    except OSError as exc:
-        print(
-            f"spotlight: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr
-        )
+    except Exception as exc:  # start-up errors and escalated failures: say it plainly
+        leaf = _leaf(exc)
+        if isinstance(leaf, OSError) and leaf.errno in (
+            errno.EADDRINUSE,
+            errno.EACCES,
+            errno.EADDRNOTAVAIL,
+        ):
+            print(
+                f"spotlight: cannot listen on {settings.host}:{settings.port}: {leaf}",
+                file=sys.stderr,
+            )
+        else:
+            logging.getLogger("spotlight").critical("stopped: %s", describe(exc), exc_info=exc)
+            print(f"spotlight: stopped: {describe(exc)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
 
 
 if __name__ == "__main__":

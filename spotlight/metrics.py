@@ -138,6 +138,21 @@ class _QueueCollector(Collector):
         yield nbytes
 
 
+class _RestartCollector(Collector):
+    def __init__(self, source: Callable[[], Iterable[tuple[str, int]]]) -> None:
+        self._source = source  # yields (actor name, restarts) for long-lived actors
+
+    def collect(self) -> Iterator[Metric]:
+        fam = CounterMetricFamily(
+            "spotlight_actor_restarts",
+            "Restarts of each supervised actor since start",
+            labels=["actor"],
+        )
+        for name, restarts in self._source():
+            fam.add_metric([name], restarts)
+        yield fam
+
+
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
@@ -176,12 +191,6 @@ class Metrics:
             ["pipeline", "reason"],
             registry=r,
         )
-        self.actor_restarts = Counter(
-            "spotlight_actor_restarts_total",
-            "Supervised actor restarts, by actor",
-            ["actor"],
-            registry=r,
-        )
         self._published_children: dict[str, Counter] = {}
 
     def count_published(self, type: str) -> None:
@@ -192,3 +201,7 @@ class Metrics:
 
     def watch_queues(self, source: Callable[[], Iterable[tuple[str, int, int]]]) -> None:
         self.registry.register(_QueueCollector(source))
+
+    def watch_actors(self, source: Callable[[], Iterable[tuple[str, int]]]) -> None:
+        """Export restarts per supervised actor, read from the actor tree at scrape time."""
+        self.registry.register(_RestartCollector(source))

@@ -158,27 +158,35 @@ async def serve(
         host, port = sock.getsockname()[:2]
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
         listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
-        async with trio.open_nursery() as lifespan_nursery:
-            await lifespan_nursery.start(lifespan.handle_lifespan)
-            await lifespan.wait_for_startup()
-            async with trio.open_nursery() as connections:
-                accepting = trio.CancelScope()
-                connections.start_soon(_accept, listener, router.handle, connections, accepting)
-                task_status.started(url)
-                if shutdown_trigger is None:
-                    await trio.sleep_forever()
-                await shutdown_trigger()
-                accepting.cancel()
-                told = service.begin_shutdown()
-                log.info(
-                    "shutdown: %d streams told to reconnect; grace %.1fs",
-                    told,
-                    config.graceful_timeout,
-                )
-                await router.context.terminated.set()
-                connections.cancel_scope.deadline = trio.current_time() + config.graceful_timeout
-            await lifespan.wait_for_shutdown()
-            lifespan_nursery.cancel_scope.cancel()
+        # The service runs here, not in Quart's lifespan nursery: hypercorn logs and ignores
+        # a lifespan task that fails after start-up, which would leave the server answering
+        # with no market behind it. Here an escalation cancels everything and serve() raises.
+        async with trio.open_nursery() as root:
+            await root.start(service.run)
+            async with trio.open_nursery() as lifespan_nursery:
+                await lifespan_nursery.start(lifespan.handle_lifespan)
+                await lifespan.wait_for_startup()
+                async with trio.open_nursery() as connections:
+                    accepting = trio.CancelScope()
+                    connections.start_soon(_accept, listener, router.handle, connections, accepting)
+                    task_status.started(url)
+                    if shutdown_trigger is None:
+                        await trio.sleep_forever()
+                    await shutdown_trigger()
+                    accepting.cancel()
+                    told = service.begin_shutdown()
+                    log.info(
+                        "shutdown: %d streams told to reconnect; grace %.1fs",
+                        told,
+                        config.graceful_timeout,
+                    )
+                    await router.context.terminated.set()
+                    connections.cancel_scope.deadline = (
+                        trio.current_time() + config.graceful_timeout
+                    )
+                await lifespan.wait_for_shutdown()
+                lifespan_nursery.cancel_scope.cancel()
+            root.cancel_scope.cancel()
 
 
 async def _accept(

@@ -1,8 +1,9 @@
 """The root actor: builds one server's hub, pipeline, clients and market supervisor.
 
-``SpotlightService`` is created by ``web.app.create_app`` and started from Quart-Trio's
-``before_serving`` hook inside the app's lifespan nursery, so every task it owns lives under
-that nursery and ends with it. It holds no module globals: tests run several side by side.
+``server.serve`` starts ``SpotlightService.run`` in its root nursery, so every task the
+service owns lives under that nursery and ends with it, and a failure that escalates to the
+root stops the server instead of leaving it up without data. It holds no module globals:
+tests run several side by side.
 """
 
 from __future__ import annotations
@@ -41,8 +42,16 @@ log = logging.getLogger(__name__)
 
 
 class SpotlightService:
-    def __init__(self, settings: Settings, *, clock: WallClock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: WallClock | None = None,
+        restart_policy: RestartPolicy | None = None,
+    ) -> None:
         self.settings = settings
+        # How the market supervisor and its children restart before escalating (tests shrink it).
+        self.restart_policy = restart_policy or RestartPolicy(max_restarts=3, window_s=60.0)
         self.clock: WallClock = clock or SystemClock()
         self.metrics = Metrics()
         self.epoch = Epoch.new(self.clock.now_ms())
@@ -59,6 +68,10 @@ class SpotlightService:
         self.clients.node.state = "running"
         self.clients.node.stats = lambda: {"connections": len(self.clients)}
         self.metrics.watch_queues(self.clients.queue_depths)
+        # Client nodes are skipped: one series per connection would be unbounded cardinality.
+        self.metrics.watch_actors(
+            lambda: ((n.name, n.restarts) for n in self.tree.walk(skip_kind_prefix="client:"))
+        )
         self.pipeline = Pipeline(
             "live", self.hub, settings.symbols, settings.bar_buffer_minutes, self.metrics
         )
@@ -97,7 +110,7 @@ class SpotlightService:
         self.pipeline.load_history(history)
         del history
         self.gc = apply_gc_policy()
-        market = MarketSupervisor(self.pipeline, source, self.source_reason)
+        market = MarketSupervisor(self.pipeline, source, self.source_reason, self.restart_policy)
         flusher = Flusher()
         self.tree.state = "running"
         try:
@@ -108,7 +121,7 @@ class SpotlightService:
                     "market",
                     "supervisor",
                     market.run,
-                    RestartPolicy(max_restarts=3, window_s=60.0),
+                    self.restart_policy,
                 )
                 await nursery.start(supervise, self.tree, "flusher", "flusher", flusher.run)
                 self.clients.flusher = flusher

@@ -8,7 +8,7 @@ live actors. Nodes hold no tasks: lifetimes belong to nurseries, the tree only d
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["ActorNode"]
@@ -58,6 +58,13 @@ class ActorNode:
     @property
     def children(self) -> list[ActorNode]:
         return list(self._children.values())
+
+    def walk(self, *, skip_kind_prefix: str | None = None) -> Iterator[ActorNode]:
+        """This node and its descendants, depth first; subtrees of skipped kinds are left out."""
+        yield self
+        for child in list(self._children.values()):
+            if skip_kind_prefix is None or not child.kind.startswith(skip_kind_prefix):
+                yield from child.walk(skip_kind_prefix=skip_kind_prefix)
 
     def to_json(self, *, max_children: int = 200) -> dict[str, Any]:
         """A JSON view; at most ``max_children`` children per node (diag must stay small)."""

@@ -1,7 +1,7 @@
-"""``create_app``: the Quart-Trio application around one ``SpotlightService``.
+"""The ASGI application: Quart-Trio for the HTTP API, raw ASGI for the SSE fallback.
 
-The service (root actor) starts in ``before_serving`` inside the app's lifespan nursery
-(``app.nursery``) and is cancelled in ``after_serving``, so no task outlives the app.
+The service (root actor) is started by ``server.serve`` in its own nursery, not from Quart's
+``before_serving``: see server.py for why.
 """
 
 from __future__ import annotations
@@ -30,14 +30,6 @@ def create_app(service: SpotlightService) -> QuartTrio:
     install_error_handlers(app)
     install_ops_routes(app, service)
     install_history_routes(app, service)
-
-    @app.before_serving
-    async def start_service() -> None:
-        await app.nursery.start(service.run)
-
-    @app.after_serving
-    async def stop_service() -> None:
-        app.nursery.cancel_scope.cancel()
 
     return app
 

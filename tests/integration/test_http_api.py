@@ -114,8 +114,13 @@ async def test_health_metrics_and_diag() -> None:
         "spotlight_client_queue_bytes",
         "spotlight_publish_to_write_seconds",
         "spotlight_client_write_batch_events",
+        "spotlight_actor_restarts",
+        "spotlight_ticks_rejected",
     ):
         assert name in families, name
+    restarts = {s.labels["actor"]: s.value for s in families["spotlight_actor_restarts"].samples}
+    assert restarts["pipeline:live"] == 0 and "source:simulated" in restarts
+    assert not any(a.startswith("sse-") for a in restarts)  # no per-connection series
     assert families["spotlight_sse_connections"].type == "gauge"
     assert families["spotlight_sse_dropped"].type == "counter"
     conns = [s.value for s in families["spotlight_sse_connections"].samples]

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 
 import httpx
+import pytest
 import trio
 from support import FAST, http, running_server, sse, wait_for
 
+from spotlight.runtime.backoff import Backoff
+from spotlight.runtime.supervisor import Escalation, RestartPolicy
 from spotlight.server import serve
 from spotlight.service import SpotlightService
 
@@ -123,3 +127,40 @@ async def test_ready_only_after_start(nursery: trio.Nursery) -> None:
     assert service.ready and service.hub.last_seq >= 0
     await wait_for(lambda: service.hub.last_seq > 0)
     nursery.cancel_scope.cancel()
+
+
+class _BrokenSource:
+    kind = "simulated"
+
+    def history(self) -> dict[str, list[object]]:
+        return {}
+
+    async def run(self, node: object, *, sink: object, task_status: object = None) -> None:
+        raise RuntimeError("feed exploded")
+
+
+async def test_a_market_that_keeps_failing_stops_the_server() -> None:
+    """Escalation reaches the root: serve() raises instead of serving without data."""
+    service = SpotlightService(
+        FAST, restart_policy=RestartPolicy(max_restarts=0, window_s=60, backoff=Backoff(0.01))
+    )
+    service._make_source = lambda: _BrokenSource()  # type: ignore[method-assign,assignment,return-value]
+    with pytest.raises(BaseExceptionGroup) as info, trio.fail_after(10):
+        await serve(service)
+    assert info.group_contains(Escalation, match="feed exploded")
+
+
+def test_cli_reports_a_busy_port() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        out = subprocess.run(
+            [sys.executable, "-m", "spotlight", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "SPOTLIGHT_SIM_HISTORY_DAYS": "0"},
+        )
+    assert out.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr
