@@ -58,6 +58,7 @@ class SpotlightService:
         self.hub = Hub(
             self.epoch,
             History(settings.history_events, settings.history_seconds),
+            trio.current_time,
             on_publish=lambda e: self.metrics.count_published(e.type),
         )
         self.tree = ActorNode("spotlight", "root")

@@ -1,5 +1,8 @@
 """The hub: one sequence for everything, fan-out that never waits for a client.
 
+``clock`` is the monotonic clock used to stamp events (``trio.current_time`` in the server;
+tests pass their own), so this module imports no I/O framework.
+
 ``publish`` is synchronous and never checkpoints: it numbers the event from the epoch's one
 counter (shared by every source and channel, so seqs are aligned across sources), encodes it
 once, appends it to history and offers it to each subscriber of its topic. A subscriber is
@@ -17,8 +20,6 @@ import contextlib
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-import trio
-
 from spotlight.hub.epoch import Epoch
 from spotlight.hub.event import Event, encode_event
 from spotlight.hub.history import History
@@ -35,7 +36,7 @@ class Hub:
         self,
         epoch: Epoch,
         history: History,
-        clock: Callable[[], float] = trio.current_time,
+        clock: Callable[[], float],
         on_publish: Callable[[Event], None] | None = None,
     ) -> None:
         self.epoch = epoch

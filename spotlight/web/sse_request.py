@@ -46,7 +46,7 @@ def parse_sse_request(
     service: SpotlightService, method: str, query: str, last_event_id: str | None
 ) -> SSERequest:
     """Validate a stream request; raises ``ApiError`` (4xx/503) with a clear message."""
-    if method not in ("GET", "HEAD"):
+    if method != "GET":
         raise ApiError(405, "method_not_allowed", f"{SSE_PATH} accepts GET only")
     args = dict(parse_qsl(query, keep_blank_values=True))
     symbols = symbol_list(args.get("symbols"), service.settings.symbols)

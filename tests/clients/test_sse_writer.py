@@ -20,7 +20,7 @@ from spotlight.runtime.tree import ActorNode
 
 class Rig:
     def __init__(self, history: int = 1000) -> None:
-        self.hub = Hub(Epoch("ee", 0), History(history, 1e9))
+        self.hub = Hub(Epoch("ee", 0), History(history, 1e9), trio.current_time)
         self.registry = ClientRegistry(ActorNode("clients", "registry"))
         self.metrics = Metrics()
 

@@ -94,7 +94,7 @@ def test_pipeline_turns_ticks_into_sequenced_events() -> None:
 
 
 async def test_pipeline_actor_restart_keeps_its_state() -> None:
-    hub = Hub(Epoch("ab", 0), History(1000, 1e9))
+    hub = Hub(Epoch("ab", 0), History(1000, 1e9), trio.current_time)
     p = Pipeline("t", hub, ["SPY"], 600)
     root = ActorNode("r", "r")
     async with trio.open_nursery() as n:
