@@ -114,7 +114,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--gc-threshold",
         default=None,
         metavar="A,B,C",
-        help="gc.set_threshold for the server (implies --gc-probe)",
+        help="replace the server's built-in GC thresholds (implies --gc-probe)",
     )
     p.add_argument("--name", default=None, help="label stored in the result")
     p.add_argument("--out", default=None, help="also write the JSON result to this file")

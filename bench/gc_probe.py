@@ -9,8 +9,10 @@ The server code is unchanged: this launcher only adds a ``gc.callbacks`` hook be
 of objects the collector tracks (len(gc.get_objects())), which
 ``bench/fanout.py --gc-probe`` reads at both edges of its window.
 
-``BENCH_GC_THRESHOLD="a,b,c"`` calls ``gc.set_threshold(a, b, c)`` first, so a GC setting can
-be tried before anyone changes the server.
+``BENCH_GC_THRESHOLD="a,b,c"`` replaces the thresholds of the server's built-in GC policy
+(``spotlight.runtime.gc_policy.GC_THRESHOLDS``, applied once start-up is done, after
+``gc.freeze()``), so another setting can be tried without changing the server. Setting them
+here with ``gc.set_threshold`` would not do: the policy overwrites them at start-up.
 """
 
 from __future__ import annotations
@@ -54,8 +56,10 @@ def _report(signum: int, frame: FrameType | None) -> None:
 def main() -> int:
     raw = os.environ.get("BENCH_GC_THRESHOLD")
     if raw:
+        from spotlight.runtime import gc_policy
+
         a, b, c = (int(x) for x in raw.split(","))
-        gc.set_threshold(a, b, c)
+        gc_policy.GC_THRESHOLDS = (a, b, c)  # read by apply_gc_policy() when it runs
     gc.callbacks.append(_on_gc)
     signal.signal(signal.SIGUSR2, _report)
     from spotlight.__main__ import main as spotlight_main

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from spotlight.runtime.parking import Parking
 from spotlight.runtime.tree import ActorNode
 
 if TYPE_CHECKING:
@@ -32,21 +33,13 @@ __all__ = ["Flusher"]
 class Flusher:
     def __init__(self) -> None:
         self._dirty: list[ClientInbox] = []
-        self._waiter: trio.lowlevel.Task | None = None
-        self._abort = self._abort_wait
+        self._parking = Parking()
         self.passes = 0
         self.visits = 0
 
     def mark(self, inbox: ClientInbox) -> None:
         self._dirty.append(inbox)
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            trio.lowlevel.reschedule(waiter)
-
-    def _abort_wait(self, _: object) -> trio.lowlevel.Abort:
-        self._waiter = None
-        return trio.lowlevel.Abort.SUCCEEDED
+        self._parking.wake()
 
     async def run(
         self, node: ActorNode, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -61,8 +54,7 @@ class Flusher:
             if self._dirty:
                 await trio.lowlevel.checkpoint()
             else:
-                self._waiter = trio.lowlevel.current_task()
-                await trio.lowlevel.wait_task_rescheduled(self._abort)
+                await self._parking.park()
             batch, self._dirty = self._dirty, []
             self.passes += 1
             self.visits += len(batch)

@@ -4,13 +4,9 @@
 an append, two additions and, when the writer is parked, one ``trio.lowlevel.reschedule``.
 
 Waking goes through the flusher when there is one (``clients/flusher.py``): one pass per
-burst instead of one task switch per client. Either way waking allocates nothing that
-outlives the wake-up: the writer parks itself with
-``wait_task_rescheduled`` and a bound method created once, instead of a new ``trio.Event`` and
-a timeout cancel scope per wait. Per-wait objects live until the next burst (~100 ms) and
-were being promoted into the old GC generation by the thousand per second: the cyclic GC took
-~40% of the server's CPU in the fan-out benchmark before this (docs/benchmarks.md).
-Heartbeats come from one ticker for all clients (``poke``), not a timeout per client.
+burst instead of one task switch per client. The writer waits in a ``runtime.Parking``
+(nothing allocated per wait), and heartbeats come from one ticker for all clients
+(``poke``), not a timeout per client: per-wait objects were the main source of GC load.
 
 Policy, in order:
 1. Conflation. An event with a ``conflate_key`` (the in-progress bar of a symbol, the latest
@@ -36,6 +32,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from spotlight.hub.event import Event
+from spotlight.runtime.parking import Parking
 
 if TYPE_CHECKING:
     from spotlight.clients.flusher import Flusher
@@ -45,12 +42,11 @@ __all__ = ["ClientInbox"]
 
 class ClientInbox:
     __slots__ = (
-        "_abort",
         "_dirty",
         "_flusher",
         "_latest",
         "_pending",
-        "_waiter",
+        "_writer",
         "closed_reason",
         "conflated",
         "direct",
@@ -69,8 +65,7 @@ class ClientInbox:
         self.max_age_s = max_age_s
         self._pending: deque[Event] = deque()
         self._latest: dict[str, Event] = {}  # {conflate_key: newest pending event}
-        self._waiter: trio.lowlevel.Task | None = None
-        self._abort = self._abort_wait  # bound once: parking allocates nothing
+        self._writer = Parking()  # the writer task waits here
         # With a flusher, new work marks the inbox dirty and the flusher makes one pass per
         # burst; without one (unit tests, a bare registry), the writer is woken directly.
         self._flusher: Flusher | None = None
@@ -134,17 +129,17 @@ class ClientInbox:
             if not self._dirty:
                 self._dirty = True
                 flusher.mark(self)
-        elif self._waiter is not None:
-            self._wake()
+        else:
+            self._writer.wake()
 
     def flush(self) -> None:
         """The flusher's visit: write directly if the transport can, else wake the writer."""
         self._dirty = False
-        if self._waiter is None:
+        if not self._writer.parked:
             return  # the writer is busy writing; it will find the new work when it loops
         direct = self.direct
         if direct is None or not direct():
-            self._wake()
+            self._writer.wake()
 
     def _oldest_live_published(self) -> float:
         pending, latest = self._pending, self._latest
@@ -163,20 +158,7 @@ class ClientInbox:
         if self.pending_events or self.heartbeat_due or self.closed_reason is not None:
             await trio.lowlevel.checkpoint()
             return
-        if self._waiter is not None:
-            raise RuntimeError("ClientInbox.wait: another task is already waiting")
-        self._waiter = trio.lowlevel.current_task()
-        await trio.lowlevel.wait_task_rescheduled(self._abort)
-
-    def _abort_wait(self, _: object) -> trio.lowlevel.Abort:
-        self._waiter = None
-        return trio.lowlevel.Abort.SUCCEEDED
-
-    def _wake(self) -> None:
-        waiter = self._waiter
-        if waiter is not None:
-            self._waiter = None
-            trio.lowlevel.reschedule(waiter)
+        await self._writer.park()
 
     def poke(self) -> None:
         """Ask the writer for a heartbeat at its next write."""
@@ -210,7 +192,7 @@ class ClientInbox:
             self._latest.clear()
             self.pending_bytes = 0
             self.pending_events = 0
-        self._wake()
+        self._writer.wake()
         if self.on_close is not None:
             self.on_close(reason)
 
