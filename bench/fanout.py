@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -90,6 +91,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="K=V",
         help="extra server environment variable (repeatable)",
     )
+    p.add_argument(
+        "--stalled",
+        type=int,
+        default=0,
+        help="also open this many streams (all symbols) that never read, right before the "
+        "window: measures what slow clients cost the others",
+    )
     p.add_argument("--idle-rss", action="store_true", help="measure RSS per idle connection")
     p.add_argument(
         "--py-spy",
@@ -133,6 +141,7 @@ def connect(a: argparse.Namespace, url: str) -> tuple[list[subprocess.Popen[str]
 def run_load(a: argparse.Namespace, server: subprocess.Popen[bytes], url: str) -> dict[str, Any]:
     clients, connected, connect_s = connect(a, url)
     time.sleep(a.warmup)
+    stalled = open_stalled(url, a.stalled, a.extra_symbols)
     spy: subprocess.Popen[bytes] | None = None
     m0 = parse_metrics(get(url + "/api/metrics")[1].decode())
     c0 = mark(clients)
@@ -159,6 +168,8 @@ def run_load(a: argparse.Namespace, server: subprocess.Popen[bytes], url: str) -
     diag = get_json(url + "/api/diag")
     if spy is not None:
         spy.wait(60)
+    for s in stalled:
+        s.close()
     stop(server, clients)
 
     win = t1 - t0
@@ -222,8 +233,34 @@ def run_load(a: argparse.Namespace, server: subprocess.Popen[bytes], url: str) -
         },
         "server_rss_mb": round(int(diag["memory"]["rssBytes"]) / 2**20, 1),
         "server_clients_at_end": diag["clients"]["count"],
+        "stalled": {
+            "opened": len(stalled),
+            "cut_off_as_slow_in_window": round(
+                m_delta("spotlight_client_disconnects_total", reason="slow-bytes")
+                + m_delta("spotlight_client_disconnects_total", reason="slow-age")
+            ),
+            "events_dropped_for_slow": round(
+                m_delta("spotlight_sse_dropped_total", reason="slow-bytes")
+                + m_delta("spotlight_sse_dropped_total", reason="slow-age")
+            ),
+        },
         "trouble": {k: counts[k] for k in TROUBLE},
     }
+
+
+def open_stalled(url: str, n: int, extra_symbols: str) -> list[socket.socket]:
+    """Streams that never read: a 4 KB receive buffer, every symbol, then silence."""
+    host, port = url.split("//", 1)[1].rsplit(":", 1)
+    symbols = ",".join(["SPY", "QQQ", "I:SPX", *[s for s in extra_symbols.split(",") if s]])
+    request = f"GET /realtime/sse?symbols={symbols} HTTP/1.1\r\nHost: b\r\n\r\n".encode()
+    out = []
+    for _ in range(n):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect((host, int(port)))
+        s.sendall(request)
+        out.append(s)
+    return out
 
 
 def run_idle(a: argparse.Namespace, server: subprocess.Popen[bytes], url: str) -> dict[str, Any]:

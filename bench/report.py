@@ -45,5 +45,10 @@ def summary(r: dict[str, Any]) -> str:
             + (" -> CLIENT-BOUND, use --client-procs 2" if r["client_bound"] else ""),
             f"trouble {r['trouble']}; server log {r['server_log']}",
             *([f"server GC in window: {r['server_gc']}"] if r.get("server_gc") else []),
+            *(
+                [f"stalled streams (never read): {r['stalled']}"]
+                if r.get("stalled", {}).get("opened")
+                else []
+            ),
         ]
     )
