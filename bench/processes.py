@@ -44,6 +44,8 @@ def start_server(a: argparse.Namespace, log: IO[bytes]) -> tuple[subprocess.Pope
         SPOTLIGHT_TRADES_PER_SECOND=str(tps),
         SPOTLIGHT_SIM_BURST_MS=str(a.burst_ms),
         SPOTLIGHT_SIM_HISTORY_DAYS="0",
+        # A fan-out benchmark: streams connect without logging in (auth has its own tests).
+        SPOTLIGHT_AUTH="off",
         SPOTLIGHT_SYMBOLS=a.extra_symbols,
     )
     if a.idle_rss or a.heartbeat is not None:

@@ -72,12 +72,33 @@ async def _run(service: SpotlightService) -> None:
         url = await nursery.start(
             lambda task_status: serve(service, shutdown_trigger=on_signal, task_status=task_status)
         )
+        _announce_access(service, url)
         logging.getLogger("spotlight").info(
             "Spotlight on %s (market: %s, %s; epoch %s)",
             url,
             service.source_kind,
             service.source_reason,
             service.epoch.id,
+        )
+
+
+def _announce_access(service: SpotlightService, url: str) -> None:
+    """Tell the person at the terminal how to get in (Jupyter-style), or warn that anyone can."""
+    access, log = service.access, logging.getLogger("spotlight")
+    base = service.settings.public_url or url
+    if not access.enabled:
+        log.warning(
+            "SPOTLIGHT_AUTH=off: every endpoint is open to anyone who can reach %s "
+            "(local development only)",
+            url,
+        )
+    elif access.generated_pin is not None:
+        pin = access.generated_pin
+        print(
+            f"\n    Spotlight PIN: {pin}   (generated for this run; SPOTLIGHT_PIN sets your own)"
+            f"\n    One-click login: {base}/#pin={pin}\n",
+            file=sys.stderr,
+            flush=True,
         )
 
 

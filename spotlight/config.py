@@ -8,6 +8,7 @@ every variable.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -67,6 +68,28 @@ class Settings:
     massive_api_key: str | None = field(default=None, repr=False)
     log_level: str = "INFO"
 
+    # Access control (docs/security.md). "pin" (default) or "off" (local development only).
+    auth: str = "pin"
+    # The PIN; unset means one is generated at each start and printed with a login URL.
+    pin: str | None = field(default=None, repr=False)
+    # Session-signing key; unset means one is created once under data_dir and reused, so
+    # sessions survive restarts.
+    secret_key: str | None = field(default=None, repr=False)
+    data_dir: str = field(default_factory=lambda: _default_data_dir())
+    # The URL users reach the server at; https:// selects production cookies
+    # (SameSite=None; Secure) and is used in the printed login link.
+    public_url: str | None = None
+    # Extra origins allowed to make state-changing requests and WebSocket upgrades.
+    allowed_origins: tuple[str, ...] = ()
+    # Origins that may call the API cross-origin with credentials (CORS is off when empty).
+    cors_origins: tuple[str, ...] = ()
+    # /api/metrics: a bearer token, and networks allowed without one.
+    metrics_token: str | None = field(default=None, repr=False)
+    metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    # Lifetime of a stream token (for SSE/WebSocket where a cookie cannot be sent): it is
+    # only checked when a stream connects, so it can be short.
+    stream_token_ttl_s: float = 120.0
+
     @property
     def market_source(self) -> tuple[str, str]:
         """(source, reason) as shown in /api/diag."""
@@ -116,6 +139,24 @@ class Settings:
             ),
             massive_api_key=env.get("MASSIVE_API_KEY") or None,
             log_level=env.get("SPOTLIGHT_LOG_LEVEL", d.log_level).upper(),
+            auth=_choice(env, "SPOTLIGHT_AUTH", d.auth, ("pin", "off")),
+            pin=env.get("SPOTLIGHT_PIN") or None,
+            secret_key=env.get("SPOTLIGHT_SECRET_KEY") or None,
+            data_dir=env.get("SPOTLIGHT_DATA_DIR") or d.data_dir,
+            public_url=(env.get("SPOTLIGHT_PUBLIC_URL") or "").rstrip("/") or None,
+            allowed_origins=_list(env.get("SPOTLIGHT_ALLOWED_ORIGINS", "")),
+            cors_origins=_list(env.get("SPOTLIGHT_CORS_ORIGINS", "")),
+            metrics_token=env.get("SPOTLIGHT_METRICS_TOKEN") or None,
+            metrics_networks=_list(env["SPOTLIGHT_METRICS_NETWORKS"])
+            if "SPOTLIGHT_METRICS_NETWORKS" in env
+            else d.metrics_networks,
+            stream_token_ttl_s=_get(
+                env,
+                "SPOTLIGHT_STREAM_TOKEN_TTL_S",
+                d.stream_token_ttl_s,
+                float,
+                lambda v: 5 <= v <= 86400,
+            ),
         )
 
 
@@ -138,6 +179,24 @@ def _get(
     if not ok(value):
         raise ConfigError(f"{name}={raw!r} is out of range; the default is {default!r}")
     return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    raw = (env.get(name) or default).strip().lower()
+    if raw not in allowed:
+        raise ConfigError(f"{name}={env.get(name)!r} must be one of {', '.join(allowed)}")
+    return raw
+
+
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(x.strip() for x in raw.split(",") if x.strip())
+
+
+def _default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
+    return os.path.join(base, "spotlight")
 
 
 def _symbols(raw: str) -> tuple[str, ...]:

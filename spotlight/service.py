@@ -35,6 +35,7 @@ from spotlight.runtime.clock import SystemClock, WallClock
 from spotlight.runtime.gc_policy import apply_gc_policy
 from spotlight.runtime.supervisor import RestartPolicy, supervise
 from spotlight.runtime.tree import ActorNode
+from spotlight.web.access import Access
 
 __all__ = ["SpotlightService"]
 
@@ -77,6 +78,7 @@ class SpotlightService:
             "live", self.hub, settings.symbols, settings.bar_buffer_minutes, self.metrics
         )
         self.source_kind, self.source_reason = settings.market_source
+        self.access = Access(settings)
         self.started_monotonic = time.monotonic()
         self.ready = False
         self.shutting_down = False
@@ -156,6 +158,7 @@ class SpotlightService:
             "timestamp": self.clock.now_ms(),
             "epoch": self.epoch.to_json(),
             "market": {"source": self.source_kind, "reason": self.source_reason},
+            "access": self.access.diag(),
             "uptimeS": round(self.uptime_s(), 3),
             "ready": self.ready,
             "shuttingDown": self.shutting_down,

@@ -31,6 +31,8 @@ FAST = Settings(
     sim_burst_ms=20,
     heartbeat_s=30.0,
     shutdown_grace_s=2.0,
+    # The streaming tests are about streaming; access control has its own tests.
+    auth="off",
 )
 
 

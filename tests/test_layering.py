@@ -28,6 +28,13 @@ PURE = [
     "market/ticks.py",
     "market/normalizer.py",
     "runtime/backoff.py",
+    "auth/cookies.py",
+    "auth/keys.py",
+    "auth/lockout.py",
+    "auth/networks.py",
+    "auth/origin.py",
+    "auth/pin.py",
+    "auth/tokens.py",
 ]
 IO_FRAMEWORKS = {"trio", "quart", "quart_trio", "hypercorn", "httpx", "prometheus_client"}
 

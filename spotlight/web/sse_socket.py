@@ -24,6 +24,7 @@ from __future__ import annotations
 import socket
 from functools import partial
 from http import HTTPStatus
+from urllib.parse import parse_qsl
 
 import orjson
 import trio
@@ -31,6 +32,7 @@ import trio
 from spotlight.clients.sse_writer import SSEWriter
 from spotlight.protocol.http_head import RequestHead
 from spotlight.service import SpotlightService
+from spotlight.web.access import RequestView
 from spotlight.web.errors import ApiError
 from spotlight.web.sse_request import new_sse_writer, parse_sse_request, snapshot_for
 
@@ -45,8 +47,13 @@ _RESPONSE_HEAD = (
     b"content-type: text/event-stream; charset=utf-8\r\n"
     b"cache-control: no-cache, no-transform\r\n"
     b"x-accel-buffering: no\r\n"
-    b"connection: close\r\n\r\n"
+    b"connection: close\r\n"
 )
+
+
+def _response_head(cors: list[tuple[str, str]]) -> bytes:
+    extra = "".join(f"{k}: {v}\r\n" for k, v in cors).encode("latin-1")
+    return _RESPONSE_HEAD + extra + b"\r\n"
 
 
 async def serve_sse_socket(
@@ -59,21 +66,33 @@ async def serve_sse_socket(
     # (a heartbeat right after a burst) waits for the peer's delayed ACK, up to 40 ms.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
+        peer = _peer(sock)
+        view = RequestView(
+            method=head.method,
+            path=head.path,
+            query=dict(parse_qsl(head.query, keep_blank_values=True)),
+            headers=head.headers,
+            client=peer,
+        )
+        cors = service.access.cors_headers(head.header("origin"))
         try:
+            denial = service.access.check(view)
+            if denial is not None:
+                raise ApiError(denial.status, denial.error, denial.detail)
             req = parse_sse_request(service, head.method, head.query, head.header("last-event-id"))
         except ApiError as exc:
-            await _send_all(sock, _error_response(exc))
+            await _send_all(sock, _error_response(exc, cors))
             return
         scope = trio.CancelScope()
 
         def on_close(reason: str) -> None:
             scope.deadline = min(scope.deadline, trio.current_time() + STALL_GRACE_S)
 
-        writer = new_sse_writer(service, req, _peer(sock), on_close)
+        writer = new_sse_writer(service, req, peer, on_close)
         try:
             with scope:
                 prelude = writer.start(req.resume, snapshot_for(service, req))
-                await _send_all(sock, _RESPONSE_HEAD + prelude)
+                await _send_all(sock, _response_head(cors) + prelude)
                 writer.session.inbox.direct = partial(_direct_write, sock, writer)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(_until_peer_closes, sock, nursery.cancel_scope)
@@ -161,10 +180,11 @@ def _peer(sock: socket.socket) -> str:
         return "?"
 
 
-def _error_response(exc: ApiError) -> bytes:
+def _error_response(exc: ApiError, cors: list[tuple[str, str]]) -> bytes:
     body = orjson.dumps({"error": exc.error, "detail": exc.detail})
     reason = HTTPStatus(exc.status).phrase
+    extra = "".join(f"{k}: {v}\r\n" for k, v in cors)
     return (
         f"HTTP/1.1 {exc.status} {reason}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
-    ).encode() + body
+        f"content-length: {len(body)}\r\nconnection: close\r\n{extra}\r\n"
+    ).encode("latin-1") + body

@@ -54,7 +54,13 @@ async def test_new_streams_are_refused_during_shutdown() -> None:
 
 
 def _spawn(env_extra: dict[str, str]) -> subprocess.Popen[str]:
-    env = {**os.environ, "PORT": "0", "SPOTLIGHT_SIM_HISTORY_DAYS": "1", **env_extra}
+    env = {
+        **os.environ,
+        "PORT": "0",
+        "SPOTLIGHT_SIM_HISTORY_DAYS": "1",
+        "SPOTLIGHT_AUTH": "off",
+        **env_extra,
+    }
     env.pop("MASSIVE_API_KEY", None)
     return subprocess.Popen(
         [sys.executable, "-m", "spotlight", "serve"],
@@ -114,7 +120,7 @@ def test_cli_help_and_bad_config() -> None:
         [sys.executable, "-m", "spotlight", "serve"],
         capture_output=True,
         text=True,
-        env={**os.environ, "SPOTLIGHT_HEARTBEAT_S": "soon"},
+        env={**os.environ, "SPOTLIGHT_HEARTBEAT_S": "soon", "SPOTLIGHT_AUTH": "off"},
     )
     assert bad.returncode == 2
     assert "SPOTLIGHT_HEARTBEAT_S='soon'" in bad.stderr
@@ -160,7 +166,7 @@ def test_cli_reports_a_busy_port() -> None:
             capture_output=True,
             text=True,
             timeout=60,
-            env={**os.environ, "SPOTLIGHT_SIM_HISTORY_DAYS": "0"},
+            env={**os.environ, "SPOTLIGHT_SIM_HISTORY_DAYS": "0", "SPOTLIGHT_AUTH": "off"},
         )
     assert out.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in out.stderr
