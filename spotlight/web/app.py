@@ -16,6 +16,7 @@ import orjson
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from quart_trio import QuartTrio
 
+from spotlight.protocol.close import close_reason
 from spotlight.service import SpotlightService
 from spotlight.web.access import RequestView
 from spotlight.web.auth_api import install_auth_routes
@@ -84,8 +85,18 @@ class SpotlightApp:
         denial = access.check(view)
         if denial is not None:
             if view.websocket:
-                code = 4403 if denial.status == 403 else 4401
-                await raw_send({"type": "websocket.close", "code": code})
+                # Accept, then close with a code from protocol/close.py: a close before accept
+                # becomes a bare HTTP 403, which clients cannot tell from a transient failure;
+                # a 44xx code tells them to stop retrying until they have new credentials.
+                reason = close_reason("forbidden-origin" if denial.status == 403 else "auth")
+                await raw_send({"type": "websocket.accept"})
+                await raw_send(
+                    {
+                        "type": "websocket.close",
+                        "code": reason.ws_code,
+                        "reason": denial.detail[:120],
+                    }
+                )
             else:
                 await _respond(
                     raw_send,

@@ -223,3 +223,25 @@ def _start(env: dict[str, str]) -> subprocess.Popen[str]:
         stdout=subprocess.DEVNULL,
         text=True,
     )
+
+
+async def test_websocket_upgrades_are_refused_with_distinct_close_codes(tmp_path: Path) -> None:
+    """No token: 4401 (stop retrying until logged in); foreign Origin: 4403."""
+    from trio_websocket import ConnectionClosed, open_websocket_url
+
+    async with running_server(**auth_on(tmp_path)) as srv:
+        ws_url = srv.url.replace("http://", "ws://") + "/ws/prices"
+        cases: list[tuple[str, list[tuple[bytes, bytes]], int]] = [
+            (ws_url, [], 4401),
+            (ws_url + "?token=garbage", [], 4401),
+            (ws_url, [(b"Origin", b"https://evil.example")], 4403),
+        ]
+        for url, headers, code in cases:
+            with trio.fail_after(10):
+                async with open_websocket_url(url, extra_headers=headers) as ws:
+                    try:
+                        await ws.get_message()
+                        raise AssertionError("the server should have closed the socket")
+                    except ConnectionClosed as closed:
+                        assert closed.reason is not None
+                        assert closed.reason.code == code, (url, headers, closed.reason)
