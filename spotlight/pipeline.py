@@ -25,7 +25,7 @@ from spotlight.hub.hub import Hub
 from spotlight.market.bars import TIMEFRAMES, Bar, SymbolBars
 from spotlight.market.normalizer import TickNormalizer
 from spotlight.market.publisher import MarketPublisher, quote_json, trade_json
-from spotlight.market.ticks import Quote, Tick, Trade
+from spotlight.market.ticks import Quote, SourceStatus, Tick, Trade
 from spotlight.metrics import Metrics
 from spotlight.runtime.mailbox import Mailbox
 from spotlight.runtime.tree import ActorNode
@@ -55,6 +55,7 @@ class Pipeline:
         self.inbox: Mailbox[list[Tick]] = Mailbox(INBOX_BATCHES)
         self.last_trade: dict[str, Trade] = {}
         self.last_quote: dict[str, Quote] = {}
+        self.status: SourceStatus | None = None  # the source's latest word about itself
         self.ticks_in = 0
         self.batches = 0
         self._metrics = metrics
@@ -80,8 +81,11 @@ class Pipeline:
                         publisher.bar("close", bar)
                     else:
                         updates[bar.symbol, bar.timeframe] = bar
-            else:
+            elif isinstance(t, Quote):
                 self.last_quote[t.symbol] = quotes[t.symbol] = t
+            elif t != self.status:
+                self.status = t
+                publisher.status(t)
         for bar in updates.values():
             publisher.bar("update", bar)
         for q in quotes.values():
@@ -113,7 +117,7 @@ class Pipeline:
                     for tf in TIMEFRAMES
                 },
             }
-        return {"symbols": out}
+        return {"symbols": out, "status": self.status.to_json() if self.status else None}
 
     def stale_ticks(self) -> int:
         return sum(b.stale_ticks for b in self.bars.values())

@@ -108,8 +108,7 @@ class SpotlightService:
         self, *, task_status: trio.TaskStatus[SpotlightService] = trio.TASK_STATUS_IGNORED
     ) -> None:
         source = self._make_source()
-        # Generating days of history takes a few hundred ms: off the event loop.
-        history = await trio.to_thread.run_sync(source.history)
+        history = await source.backfill()
         self.pipeline.load_history(history)
         del history
         self.gc = apply_gc_policy()

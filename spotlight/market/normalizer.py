@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 
-from spotlight.market.ticks import Quote, Tick, Trade, is_index
+from spotlight.market.ticks import Quote, SourceStatus, Tick, Trade, is_index
 
 __all__ = ["TickNormalizer"]
 
@@ -35,6 +35,9 @@ class TickNormalizer:
             if reason is not None:
                 self.rejected[reason] += 1
                 continue
+            if isinstance(t, SourceStatus):
+                out.append(t)
+                continue
             if isinstance(t, Trade) and is_index(t.symbol) and t.size != 0.0:
                 t = Trade(t.symbol, t.ts_ms, t.price, 0.0)
             if t.ts_ms > self._newest_ms:
@@ -43,6 +46,8 @@ class TickNormalizer:
         return out
 
     def _problem(self, t: Tick) -> str | None:
+        if isinstance(t, SourceStatus):
+            return None  # not market data: nothing to validate against symbols
         if t.symbol not in self.symbols:
             return "unknown-symbol"
         if t.ts_ms < _MIN_TS_MS or (self._newest_ms and t.ts_ms > self._newest_ms + _MAX_AHEAD_MS):

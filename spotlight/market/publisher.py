@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from spotlight.hub.hub import Hub
 from spotlight.market.bars import Bar
-from spotlight.market.ticks import Quote, Trade
-from spotlight.protocol.topics import bar_topic, quote_topic, tick_topic
+from spotlight.market.ticks import Quote, SourceStatus, Trade
+from spotlight.protocol.topics import STATUS_TOPIC, bar_topic, quote_topic, tick_topic
 
 __all__ = ["MarketPublisher", "quote_json", "trade_json"]
 
@@ -32,6 +32,9 @@ class MarketPublisher:
     def quote(self, q: Quote) -> None:
         topic = quote_topic(q.symbol)
         self.hub.publish("quote", topic, quote_json(q), conflate_key=topic)
+
+    def status(self, s: SourceStatus) -> None:
+        self.hub.publish("status", STATUS_TOPIC, s.to_json(), conflate_key=STATUS_TOPIC)
 
     def bar(self, kind: str, bar: Bar) -> None:
         topic = bar_topic(bar.symbol, bar.timeframe)

@@ -19,7 +19,7 @@ import trio
 from spotlight.market.bars import Bar
 from spotlight.market.simulator import MarketSimulator
 from spotlight.market.source import TickSink
-from spotlight.market.ticks import Quote, Tick, Trade
+from spotlight.market.ticks import Quote, SourceStatus, Tick, Trade
 from spotlight.runtime.clock import WallClock
 from spotlight.runtime.tree import ActorNode
 
@@ -38,8 +38,9 @@ class SimulatedSource:
         self.bursts = 0
         self.ticks = 0
 
-    def history(self) -> Mapping[str, Sequence[Bar]]:
-        return self.simulator.history()
+    async def backfill(self) -> Mapping[str, Sequence[Bar]]:
+        # Generating days of history takes a few hundred ms: off the event loop.
+        return await trio.to_thread.run_sync(self.simulator.history)
 
     async def run(
         self,
@@ -50,6 +51,9 @@ class SimulatedSource:
     ) -> None:
         node.stats = lambda: {"bursts": self.bursts, "ticks": self.ticks, "burstMs": self.burst_ms}
         task_status.started()
+        await sink(
+            [SourceStatus("simulated", "simulated", "no MASSIVE_API_KEY", (), self.clock.now_ms())]
+        )
         while True:
             now = self.clock.now_s()
             at = (int(now * 1000) // self.burst_ms + 1) * self.burst_ms
@@ -61,7 +65,7 @@ class SimulatedSource:
                 await sink(ticks)
 
 
-def _stamp(t: Tick, at: int) -> Tick:
+def _stamp(t: Trade | Quote, at: int) -> Tick:
     if isinstance(t, Trade):
         return Trade(t.symbol, at, t.price, t.size)
     return Quote(t.symbol, at, t.bid, t.ask, t.bid_size, t.ask_size)

@@ -23,7 +23,7 @@ TickSink = Callable[[list[Tick]], Awaitable[None]]
 class MarketSource(Protocol):
     kind: str  # "simulated", "massive", "replay": shown in diag
 
-    def history(self) -> Mapping[str, Sequence[Bar]]:
+    async def backfill(self) -> Mapping[str, Sequence[Bar]]:
         """Past 1-minute bars to seed the pipeline before the first tick."""
         ...
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Quote", "Tick", "Trade", "is_index"]
+__all__ = ["Quote", "SourceStatus", "Tick", "Trade", "is_index"]
 
 
 def is_index(symbol: str) -> bool:
@@ -41,4 +41,31 @@ class Quote:
     ask_size: float
 
 
-Tick = Trade | Quote
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """What the source says about itself: clients see it as a ``status`` event.
+
+    ``state``: "simulated", "live", "delayed" (the plan only covers delayed data), "closed"
+    (market closed, polling slowed), "degraded" (a feed is failing: data may be stale; nothing
+    is substituted), or "unauthorized" (the key was refused: a configuration error).
+    ``feeds`` maps feed name -> its state ("ok", "delayed", "degraded", "not-entitled",
+    "unauthorized", "starting").
+    """
+
+    source: str  # "simulated" | "massive"
+    state: str
+    reason: str | None
+    feeds: tuple[tuple[str, str], ...]
+    ts_ms: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "source": self.source,
+            "state": self.state,
+            "reason": self.reason,
+            "feeds": dict(self.feeds),
+            "t": self.ts_ms,
+        }
+
+
+Tick = Trade | Quote | SourceStatus

@@ -138,7 +138,7 @@ async def test_ready_only_after_start(nursery: trio.Nursery) -> None:
 class _BrokenSource:
     kind = "simulated"
 
-    def history(self) -> dict[str, list[object]]:
+    async def backfill(self) -> dict[str, list[object]]:
         return {}
 
     async def run(self, node: object, *, sink: object, task_status: object = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import trio
 from support import Frame, http, running_server, sse, wait_for
 
-MARKET = {"tick", "quote", "bar:update", "bar:close"}
+MARKET = {"tick", "quote", "bar:update", "bar:close", "status"}
 
 
 async def test_first_connection_gets_retry_snapshot_then_live_events_with_ids() -> None:
@@ -21,6 +21,9 @@ async def test_first_connection_gets_retry_snapshot_then_live_events_with_ids() 
             assert body["timeframe"] == "5m"
             assert body["symbols"]["SPY"]["bars"]["5m"]["tf"] == "5m"
             assert body["symbols"]["I:SPX"]["quote"] is None  # an index has no quotes
+            # The source's state is part of every snapshot (and a `status` event on change).
+            assert body["status"]["source"] == "simulated"
+            assert body["status"]["state"] == "simulated"
             seen: list[Frame] = []
             with trio.fail_after(10):
                 while len(seen) < 40:
