@@ -1,6 +1,8 @@
 """``python -m spotlight``: the command line.
 
     python -m spotlight serve [--host H] [--port P]   run the server (env: HOST, PORT, ...)
+    python -m spotlight fake-massive [--host H] [--port P] [--key K] [--seed N]
+                                                      run a fake Massive API (tests, demos)
 
 Configuration comes from environment variables (README, docs/operations.md); the flags only
 override HOST and PORT.
@@ -56,6 +58,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--host", help="listen address (default: $HOST or 127.0.0.1)")
     s.add_argument("--port", type=int, help="listen port (default: $PORT or 5000; 0 = any)")
+    f = sub.add_parser(
+        "fake-massive",
+        help="run a fake Massive REST API (simulated data, fault injection) for tests and demos",
+        description="Run a fake Massive REST API on simulated market data, with fault "
+        "injection (POST /__fake/faults). Point the server at it with MASSIVE_API_KEY=<key> "
+        "SPOTLIGHT_MASSIVE_BASE_URL=<printed URL> python -m spotlight serve.",
+    )
+    f.add_argument("--host", default="127.0.0.1", help="listen address (default: 127.0.0.1)")
+    f.add_argument("--port", type=int, default=5100, help="listen port (default: 5100; 0 = any)")
+    f.add_argument("--key", default="test-key", help="API key it accepts (default: test-key)")
+    f.add_argument("--seed", type=int, default=7, help="simulator seed (default: 7)")
     return p
 
 
@@ -104,6 +117,8 @@ def _announce_access(service: SpotlightService, url: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "fake-massive":
+        return _fake_massive(args)
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as exc:
@@ -132,6 +147,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             logging.getLogger("spotlight").critical("stopped: %s", describe(exc), exc_info=exc)
             print(f"spotlight: stopped: {describe(exc)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _fake_massive(args: argparse.Namespace) -> int:
+    from spotlight.market.massive.fake import run_fake_massive
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        run_fake_massive(args.host, args.port, args.key, args.seed)
+    except KeyboardInterrupt:
+        return 0
+    except Exception as exc:
+        leaf = _leaf(exc)
+        if isinstance(leaf, OSError):
+            print(f"spotlight: cannot listen on {args.host}:{args.port}: {leaf}", file=sys.stderr)
+        else:
+            print(f"spotlight: fake-massive stopped: {describe(exc)}", file=sys.stderr)
         return 1
     return 0
 

@@ -66,6 +66,14 @@ class Settings:
     client_queue_age_s: float = 5.0
 
     massive_api_key: str | None = field(default=None, repr=False)
+    massive_base_url: str = "https://api.massive.com"
+    # Request budget: "paid" (~100 requests/s, 8 at once) or "free" (5 requests a minute).
+    massive_plan: str = "paid"
+    massive_prices_s: float = 1.0
+    massive_status_s: float = 60.0
+    massive_chain_s: float = 15.0
+    # Retries per request for 429/5xx/timeouts (each with capped, jittered backoff).
+    massive_max_retries: int = 3
     log_level: str = "INFO"
 
     # Access control (docs/security.md). "pin" (default) or "off" (local development only).
@@ -138,6 +146,26 @@ class Settings:
                 env, "SPOTLIGHT_CLIENT_QUEUE_AGE_S", d.client_queue_age_s, float, lambda v: v > 0
             ),
             massive_api_key=env.get("MASSIVE_API_KEY") or None,
+            massive_base_url=(env.get("SPOTLIGHT_MASSIVE_BASE_URL") or d.massive_base_url).rstrip(
+                "/"
+            ),
+            massive_plan=_choice(env, "SPOTLIGHT_MASSIVE_PLAN", d.massive_plan, ("paid", "free")),
+            massive_prices_s=_get(
+                env, "SPOTLIGHT_MASSIVE_PRICES_S", d.massive_prices_s, float, lambda v: v >= 0.2
+            ),
+            massive_status_s=_get(
+                env, "SPOTLIGHT_MASSIVE_STATUS_S", d.massive_status_s, float, lambda v: v >= 5
+            ),
+            massive_max_retries=_get(
+                env,
+                "SPOTLIGHT_MASSIVE_MAX_RETRIES",
+                d.massive_max_retries,
+                int,
+                lambda v: 0 <= v <= 10,
+            ),
+            massive_chain_s=_get(
+                env, "SPOTLIGHT_MASSIVE_CHAIN_S", d.massive_chain_s, float, lambda v: v >= 1
+            ),
             log_level=env.get("SPOTLIGHT_LOG_LEVEL", d.log_level).upper(),
             auth=_choice(env, "SPOTLIGHT_AUTH", d.auth, ("pin", "off")),
             pin=env.get("SPOTLIGHT_PIN") or None,

@@ -12,10 +12,12 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+
+from spotlight.market.massive.client import RequestRecord
 
 __all__ = ["Metrics", "WriteStats"]
 
@@ -191,7 +193,32 @@ class Metrics:
             ["pipeline", "reason"],
             registry=r,
         )
+        self.massive_requests = Counter(
+            "spotlight_massive_requests_total",
+            "HTTP attempts to Massive, by endpoint and status (or transport outcome)",
+            ["endpoint", "status"],
+            registry=r,
+        )
+        self.massive_retries = Counter(
+            "spotlight_massive_retries_total",
+            "Massive requests retried, by endpoint",
+            ["endpoint"],
+            registry=r,
+        )
+        self.massive_latency = Histogram(
+            "spotlight_massive_request_seconds",
+            "Latency of each HTTP attempt to Massive",
+            ["endpoint"],
+            registry=r,
+        )
         self._published_children: dict[str, Counter] = {}
+
+    def count_massive_request(self, record: RequestRecord) -> None:
+        status = str(record.status) if record.status is not None else record.outcome
+        self.massive_requests.labels(record.endpoint, status).inc()
+        self.massive_latency.labels(record.endpoint).observe(record.latency_s)
+        if record.outcome == "retry":
+            self.massive_retries.labels(record.endpoint).inc()
 
     def count_published(self, type: str) -> None:
         child = self._published_children.get(type)

@@ -14,6 +14,8 @@ import os
 import resource
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -25,6 +27,9 @@ from spotlight.config import Settings
 from spotlight.hub.epoch import Epoch
 from spotlight.hub.history import History
 from spotlight.hub.hub import Hub
+from spotlight.market.massive.budget import RequestBudget
+from spotlight.market.massive.client import MassiveClient
+from spotlight.market.massive.source import MassiveCadence, MassiveSource
 from spotlight.market.simulated_source import SimulatedSource
 from spotlight.market.simulator import MarketSimulator, SimulatorConfig
 from spotlight.market.source import MarketSource
@@ -83,16 +88,31 @@ class SpotlightService:
         self.ready = False
         self.shutting_down = False
         self.gc: dict[str, object] = {}
+        self.source: MarketSource | None = None
 
-    def _make_source(self) -> MarketSource:
-        if self.source_kind == "massive":
-            # The Massive source arrives with its own issue; refusing is better than quietly
-            # serving simulated prices to someone who configured a live key.
-            raise RuntimeError(
-                "MASSIVE_API_KEY is set, but this build has no Massive source yet; unset "
-                "MASSIVE_API_KEY to run on the simulator"
-            )
+    @asynccontextmanager
+    async def open_source(self) -> AsyncIterator[MarketSource]:
+        """The market source for this run: Massive when MASSIVE_API_KEY is set, else the
+        simulator. Never both, and never a fallback from one to the other."""
         s = self.settings
+        if self.source_kind == "massive":
+            assert s.massive_api_key is not None
+            client = MassiveClient(
+                s.massive_api_key,
+                base_url=s.massive_base_url,
+                budget=RequestBudget.for_plan(s.massive_plan),
+                max_retries=s.massive_max_retries,
+                on_request=self.metrics.count_massive_request,
+                on_empty=lambda endpoint: self.metrics.massive_empty.labels(endpoint).inc(),
+            )
+            async with client:
+                yield MassiveSource(
+                    client,
+                    s.symbols,
+                    self.clock,
+                    MassiveCadence(s.massive_prices_s, s.massive_status_s, s.massive_chain_s),
+                )
+            return
         sim = MarketSimulator(
             SimulatorConfig(
                 seed=s.seed,
@@ -102,16 +122,22 @@ class SpotlightService:
             ),
             start_ms=self.clock.now_ms(),
         )
-        return SimulatedSource(sim, s.sim_burst_ms, self.clock)
+        yield SimulatedSource(sim, s.sim_burst_ms, self.clock)
 
     async def run(
         self, *, task_status: trio.TaskStatus[SpotlightService] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        source = self._make_source()
-        history = await source.backfill()
-        self.pipeline.load_history(history)
-        del history
-        self.gc = apply_gc_policy()
+        async with self.open_source() as source:
+            self.source = source
+            history = await source.backfill()
+            self.pipeline.load_history(history)
+            del history
+            self.gc = apply_gc_policy()
+            await self._run_with(source, task_status)
+
+    async def _run_with(
+        self, source: MarketSource, task_status: trio.TaskStatus[SpotlightService]
+    ) -> None:
         market = MarketSupervisor(self.pipeline, source, self.source_reason, self.restart_policy)
         flusher = Flusher()
         self.tree.state = "running"
@@ -156,7 +182,11 @@ class SpotlightService:
         return {
             "timestamp": self.clock.now_ms(),
             "epoch": self.epoch.to_json(),
-            "market": {"source": self.source_kind, "reason": self.source_reason},
+            "market": {
+                "source": self.source_kind,
+                "reason": self.source_reason,
+                **(self.source.diag() if self.source is not None else {}),
+            },
             "access": self.access.diag(),
             "uptimeS": round(self.uptime_s(), 3),
             "ready": self.ready,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -19,6 +19,7 @@ import orjson
 import trio
 
 from spotlight.config import Settings
+from spotlight.runtime.clock import WallClock
 from spotlight.server import serve
 from spotlight.service import SpotlightService
 
@@ -85,20 +86,20 @@ def parse_frames(buf: bytes) -> tuple[list[Frame], bytes]:
             frames.append(Frame("retry", "", eid, retry))
 
 
-@dataclass
 class SSEReader:
-    response: httpx.Response
-    _chunks: AsyncIterator[bytes]
-    _buf: bytes = b""
-    _pending: list[Frame] = field(default_factory=list)
-    last_id: str | None = None
+    """Frames of one SSE response. ``next`` is cancel-safe: a background task reads the body
+    into a channel, so a test may time-box a read (``move_on_after``) and keep reading."""
+
+    def __init__(self, response: httpx.Response, frames: trio.MemoryReceiveChannel[Frame]) -> None:
+        self.response = response
+        self._frames = frames
+        self.last_id: str | None = None
 
     async def next(self) -> Frame:
-        while not self._pending:
-            chunk = await self._chunks.__anext__()  # StopAsyncIteration when the server ends
-            frames, self._buf = parse_frames(self._buf + chunk)
-            self._pending.extend(frames)
-        frame = self._pending.pop(0)
+        try:
+            frame = await self._frames.receive()
+        except trio.EndOfChannel:
+            raise StopAsyncIteration from None
         if frame.id is not None:
             self.last_id = frame.id
         return frame
@@ -120,6 +121,15 @@ class SSEReader:
                 return out
 
 
+async def _pump(response: httpx.Response, send: trio.MemorySendChannel[Frame]) -> None:
+    buf = b""
+    async with send:
+        async for chunk in response.aiter_raw():
+            frames, buf = parse_frames(buf + chunk)
+            for f in frames:
+                await send.send(f)
+
+
 @asynccontextmanager
 async def sse(
     client: httpx.AsyncClient, url: str, headers: dict[str, str] | None = None
@@ -127,7 +137,11 @@ async def sse(
     async with client.stream("GET", url, headers=headers or {}) as r:
         assert r.status_code == 200, (r.status_code, await r.aread())
         assert r.headers["content-type"].startswith("text/event-stream")
-        yield SSEReader(r, r.aiter_raw())
+        send, receive = trio.open_memory_channel[Frame](10_000)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_pump, r, send)
+            yield SSEReader(r, receive)
+            nursery.cancel_scope.cancel()
 
 
 @dataclass
@@ -138,10 +152,12 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def running_server(**overrides: Any) -> AsyncIterator[RunningServer]:
+async def running_server(
+    *, clock: WallClock | None = None, **overrides: Any
+) -> AsyncIterator[RunningServer]:
     """The real server on 127.0.0.1:0 until the block ends, then a graceful shutdown."""
     settings = replace(FAST, **overrides)
-    service = SpotlightService(settings)
+    service = SpotlightService(settings, clock=clock)
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         url = await nursery.start(

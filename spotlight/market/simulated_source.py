@@ -13,6 +13,7 @@ only the burst stamping depends on ``burst_ms``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import trio
 
@@ -37,6 +38,9 @@ class SimulatedSource:
         self.clock = clock
         self.bursts = 0
         self.ticks = 0
+
+    def diag(self) -> dict[str, Any]:
+        return {"bursts": self.bursts, "ticks": self.ticks}
 
     async def backfill(self) -> Mapping[str, Sequence[Bar]]:
         # Generating days of history takes a few hundred ms: off the event loop.

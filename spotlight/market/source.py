@@ -7,7 +7,7 @@ pipeline does not know which one feeds it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import trio
 
@@ -25,6 +25,10 @@ class MarketSource(Protocol):
 
     async def backfill(self) -> Mapping[str, Sequence[Bar]]:
         """Past 1-minute bars to seed the pipeline before the first tick."""
+        ...
+
+    def diag(self) -> dict[str, Any]:
+        """Source-specific state for /api/diag (feeds, upstream status); may be empty."""
         ...
 
     async def run(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import trio
@@ -18,7 +19,7 @@ from spotlight.auth import Signer, load_or_create_secret
 PIN = "246810"
 
 
-def auth_on(tmp: Path, **extra: object) -> dict[str, object]:
+def auth_on(tmp: Path, **extra: Any) -> dict[str, Any]:
     return {"auth": "pin", "pin": PIN, "data_dir": str(tmp), **extra}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import trio
 from prometheus_client.parser import text_string_to_metric_families
@@ -10,7 +11,7 @@ from support import Frame, http, parse_frames, running_server, sse, wait_for
 
 from spotlight.web.sse_socket import STALL_GRACE_S
 
-HOT = {"trades_per_second": 400.0, "sim_burst_ms": 10}
+HOT: dict[str, Any] = {"trades_per_second": 400.0, "sim_burst_ms": 10}
 
 
 async def _raw_stream(port: int, path: str, rcvbuf: int) -> trio.SocketStream:

@@ -7,6 +7,8 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -141,6 +143,9 @@ class _BrokenSource:
     async def backfill(self) -> dict[str, list[object]]:
         return {}
 
+    def diag(self) -> dict[str, object]:
+        return {}
+
     async def run(self, node: object, *, sink: object, task_status: object = None) -> None:
         raise RuntimeError("feed exploded")
 
@@ -150,7 +155,12 @@ async def test_a_market_that_keeps_failing_stops_the_server() -> None:
     service = SpotlightService(
         FAST, restart_policy=RestartPolicy(max_restarts=0, window_s=60, backoff=Backoff(0.01))
     )
-    service._make_source = lambda: _BrokenSource()  # type: ignore[method-assign,assignment,return-value]
+
+    @asynccontextmanager
+    async def broken() -> AsyncIterator[_BrokenSource]:
+        yield _BrokenSource()
+
+    service.open_source = broken  # type: ignore[method-assign,assignment]
     with pytest.raises(BaseExceptionGroup) as info, trio.fail_after(10):
         await serve(service)
     assert info.group_contains(Escalation, match="feed exploded")

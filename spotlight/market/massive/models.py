@@ -1,0 +1,468 @@
+"""Massive responses parsed into frozen, validated models (pure: no I/O).
+
+Every ``parse`` takes whatever ``orjson.loads`` produced and either returns a model or raises
+``MassiveDataError`` naming the field path, the bad value and what was expected; junk never
+escapes as ``KeyError``/``TypeError``. Validation rules:
+
+- required fields must be present with the right JSON type; optional fields may be absent or
+  null and become None (or the documented zero);
+- numbers are finite; prices, sizes, volumes, strikes, open interest and IV are also >= 0;
+  greeks keep their sign; JSON booleans are never accepted as numbers;
+- timestamps must be JSON integers. Bars are in milliseconds; trades, quotes and snapshots are in
+  nanoseconds and become milliseconds by integer division (a float64 cannot hold a ns stamp
+  exactly, so they never pass through float).
+
+``status: "DELAYED"`` (or a sub-object's ``timeframe: "DELAYED"``) is data, surfaced as
+``delayed=True``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from spotlight.market.massive.errors import MassiveDataError
+
+__all__ = [
+    "AggBar",
+    "Aggregates",
+    "Envelope",
+    "IndexValue",
+    "LastQuote",
+    "LastTrade",
+    "MarketHoliday",
+    "MarketStatus",
+    "OptionContract",
+    "OptionSnapshot",
+    "parse_items",
+]
+
+T = TypeVar("T")
+_NS_PER_MS = 1_000_000
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _fail(path: str, expected: str, value: object) -> MassiveDataError:
+    return MassiveDataError(f"{path or 'body'}: expected {expected}, got {_show(value)}")
+
+
+class _Obj:
+    """A JSON object being read, with its path for error messages (``results[3].details``)."""
+
+    __slots__ = ("path", "raw")
+
+    def __init__(self, raw: object, path: str) -> None:
+        if not isinstance(raw, dict):
+            raise _fail(path, "a JSON object", raw)
+        self.raw: dict[str, object] = raw
+        self.path = path
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def get(self, key: str) -> object:
+        """The value, or None when absent or null."""
+        return self.raw.get(key)
+
+    def obj(self, key: str) -> _Obj:
+        """The sub-object; an empty one when absent or null (optional blocks)."""
+        value = self.raw.get(key)
+        return _Obj({} if value is None else value, self.at(key))
+
+    def opt_text(self, key: str) -> str | None:
+        value = self.raw.get(key)
+        if value is not None and not isinstance(value, str):
+            raise _fail(self.at(key), "a string", value)
+        return value
+
+    def text(self, key: str) -> str:
+        value = self.opt_text(key)
+        if value is None:
+            raise _fail(self.at(key), "a string", self.raw.get(key, "<missing>"))
+        return value
+
+    def flag(self, key: str) -> bool:
+        """A boolean; absent or null is False."""
+        value = self.raw.get(key)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise _fail(self.at(key), "true or false", value)
+        return value
+
+    def opt_number(self, key: str, *, signed: bool = False) -> float | None:
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _fail(self.at(key), "a number", value)
+        number = float(value)
+        if not math.isfinite(number) or (not signed and number < 0):
+            raise _fail(self.at(key), "a finite number" + ("" if signed else " >= 0"), value)
+        return number
+
+    def number(self, key: str) -> float:
+        number = self.opt_number(key)
+        if number is None:
+            raise _fail(self.at(key), "a number", self.raw.get(key, "<missing>"))
+        return number
+
+    def opt_integer(self, key: str) -> int | None:
+        value = self.raw.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise _fail(self.at(key), "an integer >= 0", value)
+        return value
+
+    def integer(self, key: str) -> int:
+        value = self.opt_integer(key)
+        if value is None:
+            raise _fail(self.at(key), "an integer", self.raw.get(key, "<missing>"))
+        return value
+
+    def opt_ns_as_ms(self, key: str) -> int | None:
+        ns = self.opt_integer(key)
+        return None if ns is None else ns // _NS_PER_MS
+
+    def ns_as_ms(self, key: str) -> int:
+        return self.integer(key) // _NS_PER_MS
+
+    def delayed(self) -> bool:
+        return self.raw.get("timeframe") == "DELAYED"
+
+
+def parse_items(raw: object, parse: Callable[[object, str], T], path: str = "results") -> list[T]:
+    """Parse a JSON array item by item; None (absent or null) is an empty list."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise _fail(path, "a JSON array", raw)
+    return [parse(item, f"{path}[{i}]") for i, item in enumerate(raw)]
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The wrapper most endpoints share: ``{status, request_id, results, next_url, ...}``.
+
+    ``results`` is None when the key is absent or null, which Massive sends for "no data"
+    (e.g. aggregates over a holiday). ``detail`` joins ``error`` and ``message`` (the field
+    name varies by endpoint and status). ``next_url`` is None on the last page.
+    """
+
+    status: str | None
+    results: object
+    next_url: str | None
+    detail: str | None
+    delayed: bool
+
+    @classmethod
+    def parse(cls, raw: object, path: str = "") -> Envelope:
+        body = _Obj(raw, path)
+        status = body.opt_text("status")
+        parts = [p for p in (body.get("error"), body.get("message")) if isinstance(p, str) and p]
+        return cls(
+            status=status,
+            results=body.get("results"),
+            next_url=body.opt_text("next_url") or None,
+            detail=": ".join(dict.fromkeys(parts)) or None,
+            delayed=status == "DELAYED",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AggBar:
+    """One aggregate bar; ``t_ms`` is the window start in Unix ms. Index bars carry no volume:
+    ``v`` is then 0.0 and ``vw`` and ``n`` are None."""
+
+    t_ms: int
+    o: float
+    h: float
+    l: float  # noqa: E741 (the API's own field name)
+    c: float
+    v: float
+    vw: float | None
+    n: int | None
+
+    @classmethod
+    def parse(cls, raw: object, path: str = "bar") -> AggBar:
+        bar = _Obj(raw, path)
+        return cls(
+            t_ms=bar.integer("t"),
+            o=bar.number("o"),
+            h=bar.number("h"),
+            l=bar.number("l"),
+            c=bar.number("c"),
+            v=bar.opt_number("v") or 0.0,
+            vw=bar.opt_number("vw"),
+            n=bar.opt_integer("n"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregates:
+    """Bars for one ticker, oldest first when sorted asc. ``bars`` is empty for no data."""
+
+    ticker: str
+    bars: list[AggBar]
+    delayed: bool
+
+    @classmethod
+    def parse(cls, raw: object, path: str = "") -> Aggregates:
+        """One page of ``/v2/aggs``; the client concatenates pages."""
+        env = Envelope.parse(raw, path)
+        return cls(
+            ticker=_Obj(raw, path).opt_text("ticker") or "",
+            bars=parse_items(env.results, AggBar.parse),
+            delayed=env.delayed,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LastTrade:
+    ticker: str
+    price: float
+    size: float
+    ts_ms: int  # SIP time: ``t`` (ns) // 1e6
+
+    @classmethod
+    def parse(cls, raw: object, path: str = "results") -> LastTrade:
+        r = _Obj(raw, path)
+        return cls(r.text("T"), r.number("p"), r.number("s"), r.ns_as_ms("t"))
+
+
+@dataclass(frozen=True, slots=True)
+class LastQuote:
+    ticker: str
+    bid: float
+    ask: float
+    bid_size: float
+    ask_size: float
+    ts_ms: int  # SIP time: ``t`` (ns) // 1e6
+
+    @classmethod
+    def parse(cls, raw: object, path: str = "results") -> LastQuote:
+        r = _Obj(raw, path)
+        return cls(
+            ticker=r.text("T"),
+            bid=r.number("p"),
+            ask=r.number("P"),
+            bid_size=r.number("s"),
+            ask_size=r.number("S"),
+            ts_ms=r.ns_as_ms("t"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MarketStatus:
+    """``/v1/marketstatus/now`` (a flat object, no envelope). ``market`` is open, closed or
+    extended-hours; ``server_time`` is RFC 3339 with the ET offset; ``raw_exchanges`` is
+    {exchange: status}, e.g. {"nyse": "open"}, empty when upstream omits it."""
+
+    market: str
+    server_time: str
+    early_hours: bool
+    after_hours: bool
+    raw_exchanges: dict[str, str]
+
+    @classmethod
+    def parse(cls, raw: object, path: str = "") -> MarketStatus:
+        body = _Obj(raw, path)
+        exchanges = body.obj("exchanges")
+        return cls(
+            market=body.text("market"),
+            server_time=body.text("serverTime"),
+            early_hours=body.flag("earlyHours"),
+            after_hours=body.flag("afterHours"),
+            raw_exchanges={key: exchanges.text(key) for key in exchanges.raw},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MarketHoliday:
+    """One ``/v1/marketstatus/upcoming`` row. ``status`` is ``closed`` or ``early-close``;
+    ``open``/``close`` (RFC 3339) are set only on early-close days."""
+
+    date: str
+    exchange: str
+    name: str
+    status: str
+    open: str | None
+    close: str | None
+
+    @classmethod
+    def parse(cls, raw: object, path: str = "") -> MarketHoliday:
+        r = _Obj(raw, path)
+        return cls(
+            date=r.text("date"),
+            exchange=r.text("exchange"),
+            name=r.text("name"),
+            status=r.text("status"),
+            open=r.opt_text("open"),
+            close=r.opt_text("close"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IndexValue:
+    """One indices-snapshot item (``I:SPX``).
+
+    A per-item failure (unknown ticker, not entitled) is kept, not raised: ``error`` holds
+    upstream's code (NOT_FOUND, NOT_ENTITLED), ``message`` its text, and ``value`` is NaN
+    (check ``error`` before using ``value``). Otherwise ``value`` is the finite index level
+    and ``error``/``message`` are None. ``ts_ms`` is
+    ``last_updated`` (ns) // 1e6; the session fields are None when upstream omits them.
+    """
+
+    ticker: str
+    value: float
+    ts_ms: int | None
+    delayed: bool
+    session_open: float | None = None
+    session_high: float | None = None
+    session_low: float | None = None
+    session_close: float | None = None
+    session_previous_close: float | None = None
+    error: str | None = None
+    message: str | None = None
+
+    @classmethod
+    def parse(cls, raw: object, path: str = "", *, delayed: bool = False) -> IndexValue:
+        r = _Obj(raw, path)
+        ticker = r.text("ticker")
+        error = r.opt_text("error")
+        if error is not None:
+            return cls(ticker, math.nan, None, delayed, error=error, message=r.opt_text("message"))
+        session = r.obj("session")
+        return cls(
+            ticker=ticker,
+            value=r.number("value"),
+            ts_ms=r.opt_ns_as_ms("last_updated"),
+            delayed=delayed or r.delayed(),
+            session_open=session.opt_number("open"),
+            session_high=session.opt_number("high"),
+            session_low=session.opt_number("low"),
+            session_close=session.opt_number("close"),
+            session_previous_close=session.opt_number("previous_close"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OptionContract:
+    """A ``/v3/reference/options/contracts`` row. ``underlying`` is bare (``SPX``)."""
+
+    ticker: str  # O:SPXW251219C06000000
+    underlying: str
+    contract_type: str  # call, put or other
+    exercise_style: str  # american, european or bermudan
+    expiration_date: str  # YYYY-MM-DD
+    strike: float
+    shares_per_contract: float
+
+    @classmethod
+    def parse(cls, raw: object, path: str = "") -> OptionContract:
+        r = _Obj(raw, path)
+        return cls(
+            ticker=r.text("ticker"),
+            underlying=r.text("underlying_ticker"),
+            contract_type=r.text("contract_type"),
+            exercise_style=r.text("exercise_style"),
+            expiration_date=r.text("expiration_date"),
+            strike=r.number("strike_price"),
+            shares_per_contract=r.number("shares_per_contract"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSnapshot:
+    """One options-snapshot item (a chain row, or the single-contract snapshot).
+
+    ``details`` is required. Other blocks may be absent ("not in this plan" or "nothing yet"):
+    no ``greeks`` -> the greeks are None (deep ITM, no valid quote); no ``last_quote`` ->
+    bid/ask/mid/quote_ts_ms None; no ``last_trade`` -> last_*/trade_ts_ms None and
+    ``last_conditions`` (); no ``day`` -> ``day_volume`` 0.0; no ``open_interest`` -> 0.0.
+    ``mid`` is upstream's midpoint, else (bid + ask) / 2 when both sides exist.
+    ``underlying_value`` is the index ``value`` (or a stock underlying's ``price``).
+    ``delayed`` is True when the envelope or any block's ``timeframe`` says DELAYED.
+    """
+
+    ticker: str
+    contract_type: str
+    expiration_date: str
+    strike: float
+    shares_per_contract: float
+    open_interest: float
+    implied_volatility: float | None
+    delta: float | None
+    gamma: float | None
+    theta: float | None
+    vega: float | None
+    day_volume: float
+    day_vwap: float | None
+    bid: float | None
+    ask: float | None
+    mid: float | None
+    quote_ts_ms: int | None
+    last_price: float | None
+    last_size: float | None
+    last_exchange: int | None
+    last_conditions: tuple[int, ...]
+    trade_ts_ms: int | None
+    underlying_value: float | None
+    delayed: bool
+
+    @classmethod
+    def parse(cls, raw: object, path: str = "", *, delayed: bool = False) -> OptionSnapshot:
+        r = _Obj(raw, path)
+        if r.get("details") is None:
+            raise _fail(r.at("details"), "a JSON object", None)
+        details, greeks, day = r.obj("details"), r.obj("greeks"), r.obj("day")
+        quote, trade, under = r.obj("last_quote"), r.obj("last_trade"), r.obj("underlying_asset")
+        bid, ask = quote.opt_number("bid"), quote.opt_number("ask")
+        mid = quote.opt_number("midpoint")
+        if mid is None and bid is not None and ask is not None:
+            mid = (bid + ask) / 2
+        value = under.opt_number("value")
+        return cls(
+            ticker=details.text("ticker"),
+            contract_type=details.text("contract_type"),
+            expiration_date=details.text("expiration_date"),
+            strike=details.number("strike_price"),
+            shares_per_contract=details.number("shares_per_contract"),
+            open_interest=r.opt_number("open_interest") or 0.0,
+            implied_volatility=r.opt_number("implied_volatility"),
+            delta=greeks.opt_number("delta", signed=True),
+            gamma=greeks.opt_number("gamma", signed=True),
+            theta=greeks.opt_number("theta", signed=True),
+            vega=greeks.opt_number("vega", signed=True),
+            day_volume=day.opt_number("volume") or 0.0,
+            day_vwap=day.opt_number("vwap"),
+            bid=bid,
+            ask=ask,
+            mid=mid,
+            quote_ts_ms=quote.opt_ns_as_ms("last_updated"),
+            last_price=trade.opt_number("price"),
+            last_size=trade.opt_number("size"),
+            last_exchange=trade.opt_integer("exchange"),
+            last_conditions=_conditions(trade),
+            trade_ts_ms=trade.opt_ns_as_ms("sip_timestamp"),
+            underlying_value=value if value is not None else under.opt_number("price"),
+            delayed=delayed or quote.delayed() or trade.delayed() or under.delayed(),
+        )
+
+
+def _conditions(trade: _Obj) -> tuple[int, ...]:
+    raw = trade.get("conditions")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(
+        isinstance(c, int) and not isinstance(c, bool) for c in raw
+    ):
+        raise _fail(trade.at("conditions"), "an array of integers", raw)
+    return tuple(raw)

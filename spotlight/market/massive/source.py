@@ -1,0 +1,289 @@
+"""Massive as the live source: backfill, then one supervised poller per feed.
+
+Feeds and cadences (``MassiveCadence``, configurable):
+- ``prices``: last trade and NBBO of every stock symbol, about every second;
+- ``indices``: index values (I:SPX has no trades or quotes) from the indices snapshot;
+- ``market-status``: open, closed or extended hours, every minute; while the market is closed
+  the price feeds slow down (``closed_factor``) and the status says so;
+- ``options-chain``: the 0DTE-and-later chain snapshots of the option underlyings, every N
+  seconds, kept for the analytics (``chains``).
+
+What this source never does: substitute anything. A failing feed is marked (``degraded``,
+``not-entitled``, ``unauthorized``) in /api/diag and in a ``status`` event to every client;
+prices simply stop moving until Massive answers again, and recovery is automatic (poller.py).
+There is no simulator in this mode at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import trio
+
+from spotlight.market.bars import EXCHANGE_TZ, Bar
+from spotlight.market.massive.client import MassiveClient
+from spotlight.market.massive.errors import MassiveError
+from spotlight.market.massive.models import OptionSnapshot
+from spotlight.market.poller import FeedState, Poller
+from spotlight.market.source import TickSink
+from spotlight.market.ticks import Quote, SourceStatus, Tick, Trade, is_index
+from spotlight.runtime.clock import WallClock
+from spotlight.runtime.parking import Parking
+from spotlight.runtime.supervisor import supervise
+from spotlight.runtime.tree import ActorNode
+
+__all__ = ["MassiveCadence", "MassiveSource"]
+
+log = logging.getLogger(__name__)
+
+# Days of 1-minute bars asked for at start; the newest two sessions in them are kept (a range
+# of 6 calendar days always contains the previous session, across weekends and holidays).
+BACKFILL_CALENDAR_DAYS = 6
+BACKFILL_SESSIONS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class MassiveCadence:
+    prices_s: float = 1.0
+    status_s: float = 60.0
+    chain_s: float = 15.0
+    closed_factor: float = 15.0  # price feeds poll this much slower while the market is closed
+    option_underlyings: tuple[str, ...] = ("I:SPX", "SPY")
+
+
+class MassiveSource:
+    kind = "massive"
+
+    def __init__(
+        self,
+        client: MassiveClient,
+        symbols: Sequence[str],
+        clock: WallClock,
+        cadence: MassiveCadence | None = None,
+    ) -> None:
+        self.client = client
+        self.symbols = tuple(symbols)
+        self.stocks = tuple(s for s in self.symbols if not is_index(s))
+        self.indices = tuple(s for s in self.symbols if is_index(s))
+        self.clock = clock
+        self.cadence = cadence or MassiveCadence()
+        self.feeds = {
+            name: FeedState(name)
+            for name in ("backfill", "prices", "indices", "market-status", "options-chain")
+        }
+        self.market: str | None = None  # "open" | "closed" | "extended-hours"
+        self.chains: dict[str, tuple[int, list[OptionSnapshot]]] = {}  # {underlying: (ms, chain)}
+        self._last: dict[str, Tick] = {}  # last trade/quote emitted per (kind, symbol) key
+        self._status_dirty = True
+        self._status_wake = Parking()
+        self._status: SourceStatus | None = None
+        self._active: list[str] = []  # feeds with a running poller
+
+    # -- backfill -------------------------------------------------------------------------
+    async def backfill(self) -> Mapping[str, Sequence[Bar]]:
+        """Today's and the previous session's 1-minute bars, per symbol (empty on failure)."""
+        feed = self.feeds["backfill"]
+        today = dt.datetime.fromtimestamp(self.clock.now_ms() / 1000, EXCHANGE_TZ).date()
+        start = today - dt.timedelta(days=BACKFILL_CALENDAR_DAYS)
+        out: dict[str, list[Bar]] = {}
+        problems: list[str] = []
+        for symbol in self.symbols:
+            try:
+                aggs = await self.client.aggregates(
+                    symbol, 1, "minute", start.isoformat(), today.isoformat()
+                )
+            except MassiveError as exc:
+                problems.append(f"{symbol}: {exc}")
+                continue
+            bars = [
+                Bar(symbol, "1m", b.t_ms, b.o, b.h, b.l, b.c, b.v or 0.0, b.n or 0)
+                for b in aggs.bars
+            ]
+            out[symbol] = _last_sessions(bars, BACKFILL_SESSIONS)
+        feed.state = "degraded" if problems else "ok"
+        feed.reason = "; ".join(problems)[:300] or None
+        if not problems:
+            feed.last_success_ms = self.clock.now_ms()
+        else:
+            log.warning("Massive backfill incomplete: %s", feed.reason)
+        return out
+
+    # -- the feeds --------------------------------------------------------------------------
+    async def run(
+        self,
+        node: ActorNode,
+        *,
+        sink: TickSink,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        node.stats = self.diag
+        c = self.cadence
+        pollers = {
+            "prices": (self._poll_prices, self._price_interval),
+            "indices": (self._poll_indices, self._price_interval),
+            "market-status": (self._poll_market_status, lambda: c.status_s),
+            "options-chain": (self._poll_chains, lambda: c.chain_s),
+        }
+        async with trio.open_nursery() as nursery:
+            await nursery.start(self._publish_status, sink)
+            for name, (fetch, interval) in pollers.items():
+                if name == "prices" and not self.stocks:
+                    continue
+                if name == "indices" and not self.indices:
+                    continue
+                self._active.append(name)
+                poller = Poller(
+                    self.feeds[name],
+                    partial(fetch, sink),
+                    interval,
+                    self.clock,
+                    self._status_changed,
+                )
+                await nursery.start(supervise, node, f"poller:{name}", "poller", poller.run)
+            task_status.started()
+
+    def _price_interval(self) -> float:
+        c = self.cadence
+        return c.prices_s * (c.closed_factor if self.market == "closed" else 1.0)
+
+    async def _poll_prices(self, sink: TickSink) -> bool:
+        ticks: list[Tick] = []
+        delayed = False
+        for symbol in self.stocks:
+            trade = await self.client.last_trade(symbol)
+            if trade is not None:
+                ticks += self._changed(
+                    ("t", symbol), Trade(symbol, trade.ts_ms, trade.price, trade.size)
+                )
+            quote = await self.client.last_nbbo(symbol)
+            if quote is not None:
+                ticks += self._changed(
+                    ("q", symbol),
+                    Quote(
+                        symbol, quote.ts_ms, quote.bid, quote.ask, quote.bid_size, quote.ask_size
+                    ),
+                )
+        if ticks:
+            await sink(ticks)
+        return delayed
+
+    async def _poll_indices(self, sink: TickSink) -> bool:
+        values = await self.client.indices_snapshot(self.indices)
+        ticks: list[Tick] = []
+        delayed = False
+        for v in values:
+            if v.error is not None or v.ticker not in self.indices:
+                continue
+            delayed = delayed or v.delayed
+            ts = v.ts_ms if v.ts_ms is not None else self.clock.now_ms()
+            ticks += self._changed(("t", v.ticker), Trade(v.ticker, ts, v.value, 0.0))
+        if ticks:
+            await sink(ticks)
+        return delayed
+
+    async def _poll_market_status(self, sink: TickSink) -> bool:
+        status = await self.client.market_status()
+        if status.market != self.market:
+            self.market = status.market
+            self._status_changed()
+        return False
+
+    async def _poll_chains(self, sink: TickSink) -> bool:
+        today = dt.datetime.fromtimestamp(self.clock.now_ms() / 1000, EXCHANGE_TZ).date()
+        delayed = False
+        for underlying in self.cadence.option_underlyings:
+            chain = await self.client.options_chain(
+                underlying, expiration_date_gte=today.isoformat()
+            )
+            delayed = delayed or any(o.delayed for o in chain)
+            self.chains[underlying] = (self.clock.now_ms(), chain)
+        return delayed
+
+    def _changed(self, key: tuple[str, str], tick: Tick) -> list[Tick]:
+        """Emit a polled print or quote only when it is new (polling repeats the last one)."""
+        ident = f"{key[0]}:{key[1]}"
+        if self._last.get(ident) == tick:
+            return []
+        self._last[ident] = tick
+        return [tick]
+
+    # -- status -------------------------------------------------------------------------------
+    def _status_changed(self) -> None:
+        self._status_dirty = True
+        self._status_wake.wake()
+
+    def current_status(self) -> SourceStatus:
+        """The source's state from its feeds: price feeds decide live versus degraded.
+
+        Backfill and options-chain problems show per feed (diag, ``feeds``) without marking
+        prices degraded: a plan without options data still has perfectly live prices.
+        """
+        active = [self.feeds[n] for n in self._active]
+        prices = [f for f in active if f.name in ("prices", "indices")]
+        states = tuple(sorted((n, f.state) for n, f in self.feeds.items()))
+        now = self.clock.now_ms()
+        unauthorized = [f for f in active if f.state == "unauthorized"]
+        failing = [f for f in prices if f.state in ("degraded", "not-entitled")]
+        if unauthorized:
+            reason = f"MASSIVE_API_KEY was refused ({unauthorized[0].reason})"
+            return SourceStatus("massive", "unauthorized", reason, states, now)
+        if failing:
+            reason = f"{failing[0].name}: {failing[0].reason}"
+            return SourceStatus("massive", "degraded", reason, states, now)
+        if self.market == "closed":
+            return SourceStatus("massive", "closed", "market closed: polling slowed", states, now)
+        if not prices or any(f.state == "starting" for f in prices):
+            return SourceStatus(
+                "massive", "starting", "waiting for Massive's first answers", states, now
+            )
+        if any(f.state == "delayed" for f in active):
+            return SourceStatus(
+                "massive", "delayed", "the plan covers delayed data only", states, now
+            )
+        return SourceStatus("massive", "live", None, states, now)
+
+    async def _publish_status(
+        self, sink: TickSink, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        task_status.started()
+        while True:
+            if not self._status_dirty:
+                await self._status_wake.park()
+            self._status_dirty = False
+            status = self.current_status()
+            previous = self._status
+            if previous is None or (status.state, status.reason, status.feeds) != (
+                previous.state,
+                previous.reason,
+                previous.feeds,
+            ):
+                self._status = status
+                await sink([status])
+
+    def diag(self) -> dict[str, Any]:
+        status = self.current_status()
+        return {
+            "state": status.state,
+            "reason": status.reason,
+            "market": self.market,
+            "feeds": {n: f.to_json() for n, f in self.feeds.items()},
+            "chains": {u: {"atMs": ms, "contracts": len(c)} for u, (ms, c) in self.chains.items()},
+        }
+
+
+def _last_sessions(bars: list[Bar], sessions: int) -> list[Bar]:
+    """The bars of the newest ``sessions`` New York trading dates present in ``bars``."""
+    if not bars:
+        return []
+    dates = sorted({_ny_date(b.start_ms) for b in bars})
+    keep = set(dates[-sessions:])
+    return [b for b in bars if _ny_date(b.start_ms) in keep]
+
+
+def _ny_date(ms: int) -> dt.date:
+    return dt.datetime.fromtimestamp(ms / 1000, EXCHANGE_TZ).date()

@@ -1,0 +1,175 @@
+"""The live path end to end: Spotlight polling the shipped fake Massive over real HTTP.
+
+Spotlight and the fake share one clock anchored on a Wednesday at 11:00 New York time, so
+market status and backfill dates are deterministic whatever the real date is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import hypercorn.trio
+import trio
+from hypercorn.config import Config
+from support import Frame, http, running_server, sse
+
+from spotlight.market.bars import EXCHANGE_TZ
+from spotlight.market.massive.fake import FakeMassive, create_fake_massive
+
+KEY = "test-key"
+ANCHOR_MS = int(dt.datetime(2025, 12, 17, 11, 0, tzinfo=EXCHANGE_TZ).timestamp() * 1000)
+
+
+class AnchoredClock:
+    """Wall time that starts at ANCHOR_MS and advances in real time (shared by both sides)."""
+
+    def __init__(self) -> None:
+        self._t0 = time.monotonic()
+
+    def now_s(self) -> float:
+        return ANCHOR_MS / 1000 + (time.monotonic() - self._t0)
+
+    def now_ms(self) -> int:
+        return int(self.now_s() * 1000)
+
+
+@asynccontextmanager
+async def fake_massive(clock: AnchoredClock) -> AsyncIterator[tuple[str, FakeMassive]]:
+    fake = create_fake_massive(api_key=KEY, seed=11, clock=clock.now_ms)
+    config = Config()
+    config.bind = ["127.0.0.1:0"]
+    config.accesslog = None
+    async with trio.open_nursery() as nursery:
+        urls = await nursery.start(hypercorn.trio.serve, fake.app, config)
+        yield urls[0], fake
+        nursery.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def live_server(key: str = KEY, **extra: Any) -> AsyncIterator[tuple[Any, FakeMassive]]:
+    clock = AnchoredClock()
+    async with fake_massive(clock) as (base, fake):
+        settings = {
+            "massive_api_key": key,
+            "massive_base_url": base,
+            "massive_prices_s": 0.2,
+            "massive_status_s": 5.0,
+            "massive_chain_s": 5.0,
+            "massive_max_retries": 0,
+            "sim_history_days": 0,
+            **extra,
+        }
+        async with running_server(clock=clock, **settings) as srv:
+            yield srv, fake
+
+
+async def _until_status(s: Any, state: str) -> Frame:
+    """The next status with ``state``: a ``status`` event, or the snapshot's current status."""
+
+    def match(f: Frame) -> bool:
+        if f.event == "status":
+            return bool(f.json()["state"] == state)
+        if f.event == "snapshot":
+            status = f.json()["status"]
+            return status is not None and status["state"] == state
+        return False
+
+    frame: Frame = await s.until(match)
+    return frame
+
+
+async def test_live_path_backfills_and_streams_massive_prices() -> None:
+    async with live_server() as (srv, fake), http(srv.url) as c:
+        assert srv.service.source.kind == "massive"
+        # Backfill: today's and the previous session's 1-minute bars.
+        bars = (await c.get("/api/history?symbol=SPY&limit=5000")).json()["bars"]
+        days = {dt.datetime.fromtimestamp(b["t"] / 1000, EXCHANGE_TZ).date() for b in bars}
+        assert len(days) == 2 and max(days) == dt.date(2025, 12, 17)
+        spx = (await c.get("/api/history?symbol=I:SPX&limit=100")).json()["bars"]
+        assert spx and all(b["v"] == 0.0 for b in spx)
+        async with sse(c, "/realtime/sse?symbols=SPY,I:SPX") as s:
+            with trio.fail_after(20):
+                await _until_status(s, "live")
+                spy = await s.until(lambda f: f.event == "tick" and f.json()["s"] == "SPY")
+                idx = await s.until(lambda f: f.event == "tick" and f.json()["s"] == "I:SPX")
+        assert 300 < spy.json()["p"] < 1500 and idx.json()["v"] == 0.0
+        assert idx.json()["p"] / spy.json()["p"] > 9
+        diag = (await c.get("/api/diag")).json()
+        assert diag["market"]["source"] == "massive"
+        assert diag["market"]["feeds"]["prices"]["state"] == "ok"
+        assert diag["market"]["feeds"]["prices"]["lastSuccessMs"]
+        assert fake.counts["last_trade"] > 0 and fake.counts["indices"] > 0
+        metrics = (await c.get("/api/metrics")).text
+        assert 'spotlight_massive_requests_total{endpoint="last_trade",status="200"}' in metrics
+
+
+async def test_failures_degrade_without_substitution_then_recover() -> None:
+    async with live_server() as (srv, fake), http(srv.url) as c:
+        async with sse(c, "/realtime/sse?symbols=SPY,I:SPX") as s:
+            with trio.fail_after(20):
+                await _until_status(s, "live")
+            fake.faults.add("*", "status", times=None, code=503)
+            with trio.fail_after(20):
+                degraded = await _until_status(s, "degraded")
+            assert "503" in degraded.json()["reason"]
+            # While Massive fails nothing moves: no price events at all for a while.
+            seen: list[str] = []
+            with trio.move_on_after(1.5):
+                while True:
+                    seen.append((await s.next()).event)
+            assert not {"tick", "quote"} & set(seen)
+            diag = (await c.get("/api/diag")).json()
+            assert diag["market"]["feeds"]["prices"]["state"] == "degraded"
+            assert diag["market"]["feeds"]["prices"]["failures"] >= 1
+            fake.faults.clear()
+            with trio.fail_after(20):
+                await _until_status(s, "live")
+                await s.until(lambda f: f.event == "tick")
+
+
+async def test_massive_failing_from_the_start_never_shows_made_up_prices() -> None:
+    clock = AnchoredClock()
+    async with fake_massive(clock) as (base, fake):
+        fake.faults.add("*", "status", times=None, code=503)
+        async with (
+            running_server(
+                clock=clock,
+                massive_api_key=KEY,
+                massive_base_url=base,
+                massive_prices_s=0.2,
+                massive_max_retries=0,
+                sim_history_days=0,
+            ) as srv,
+            http(srv.url) as c,
+        ):
+            assert (await c.get("/api/history?symbol=SPY")).json()["bars"] == []
+            async with sse(c, "/realtime/sse?symbols=SPY,QQQ,I:SPX") as s:
+                snap = await s.until(lambda f: f.event == "snapshot")
+                body = snap.json()
+                assert all(
+                    v["trade"] is None and v["quote"] is None for v in body["symbols"].values()
+                )
+                if (body["status"] or {}).get("state") != "degraded":
+                    with trio.fail_after(20):
+                        await _until_status(s, "degraded")
+                events: list[str] = []
+                with trio.move_on_after(1.5):
+                    while True:
+                        events.append((await s.next()).event)
+                assert not {"tick", "quote", "bar:update", "bar:close"} & set(events)
+
+
+async def test_a_refused_key_is_shown_as_a_configuration_error() -> None:
+    async with live_server(key="wrong-key") as (srv, _fake), http(srv.url) as c:
+        async with sse(c, "/realtime/sse?symbols=SPY") as s:
+            with trio.fail_after(20):
+                st = await _until_status(s, "unauthorized")
+        reason = (st.json().get("status") or st.json())["reason"]
+        assert "MASSIVE_API_KEY" in reason and "wrong-key" not in reason
+        diag = (await c.get("/api/diag")).json()
+        assert diag["market"]["feeds"]["prices"]["state"] == "unauthorized"
+        assert "wrong-key" not in (await c.get("/api/diag")).text
