@@ -74,6 +74,8 @@ class Settings:
     massive_chain_s: float = 15.0
     # Retries per request for 429/5xx/timeouts (each with capped, jittered backoff).
     massive_max_retries: int = 3
+    # Total time one HTTP attempt to Massive may take.
+    massive_timeout_s: float = 10.0
     log_level: str = "INFO"
 
     # Access control (docs/security.md). "pin" (default) or "off" (local development only).
@@ -162,6 +164,13 @@ class Settings:
                 d.massive_max_retries,
                 int,
                 lambda v: 0 <= v <= 10,
+            ),
+            massive_timeout_s=_get(
+                env,
+                "SPOTLIGHT_MASSIVE_TIMEOUT_S",
+                d.massive_timeout_s,
+                float,
+                lambda v: 0.1 <= v <= 120,
             ),
             massive_chain_s=_get(
                 env, "SPOTLIGHT_MASSIVE_CHAIN_S", d.massive_chain_s, float, lambda v: v >= 1

@@ -102,6 +102,7 @@ class SpotlightService:
                 base_url=s.massive_base_url,
                 budget=RequestBudget.for_plan(s.massive_plan),
                 max_retries=s.massive_max_retries,
+                timeout_s=s.massive_timeout_s,
                 on_request=self.metrics.count_massive_request,
                 on_empty=lambda endpoint: self.metrics.massive_empty.labels(endpoint).inc(),
             )

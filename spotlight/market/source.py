@@ -27,6 +27,14 @@ class MarketSource(Protocol):
         """Past 1-minute bars to seed the pipeline before the first tick."""
         ...
 
+    async def refresh(self, symbols: Sequence[str], ingest: Callable[[list[Tick]], None]) -> None:
+        """Make the latest price of ``symbols`` current before a subscriber's snapshot.
+
+        Sources that are always current (the simulator) do nothing; a polling source fetches
+        what is stale, once for all concurrent callers, and hands it to ``ingest``.
+        """
+        ...
+
     def diag(self) -> dict[str, Any]:
         """Source-specific state for /api/diag (feeds, upstream status); may be empty."""
         ...

@@ -21,7 +21,7 @@ import trio
 
 from spotlight.service import SpotlightService
 from spotlight.web.errors import ApiError
-from spotlight.web.sse_request import open_sse_body, parse_sse_request
+from spotlight.web.sse_request import open_sse_body, parse_sse_request, refresh_prices
 
 __all__ = ["handle_sse"]
 
@@ -49,6 +49,7 @@ async def handle_sse(service: SpotlightService, scope: Scope, receive: Receive, 
         await _json(send, exc.status, {"error": exc.error, "detail": exc.detail})
         return
     remote = (scope.get("client") or ("?",))[0]
+    await refresh_prices(service, req)
     body = open_sse_body(service, req, remote)
     await send({"type": "http.response.start", "status": 200, "headers": _STREAM_HEADERS})
     async with trio.open_nursery() as nursery:

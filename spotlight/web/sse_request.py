@@ -12,6 +12,8 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+import trio
+
 from spotlight.clients.inbox import ClientInbox
 from spotlight.clients.session import ClientSession
 from spotlight.clients.sse_writer import SSEWriter, sse_stream
@@ -28,6 +30,7 @@ __all__ = [
     "new_sse_writer",
     "open_sse_body",
     "parse_sse_request",
+    "refresh_prices",
     "snapshot_for",
 ]
 
@@ -55,6 +58,20 @@ def parse_sse_request(
     if service.shutting_down:
         raise ApiError(503, "shutting_down", "server is restarting; reconnect shortly")
     return SSERequest(symbols, timeframe, resume, stream_topics(symbols, timeframe))
+
+
+# A subscriber waits at most this long for a stale price to be fetched before its snapshot
+# is built (with whatever is known): a slow upstream must not hold a stream open empty.
+REFRESH_WAIT_S = 2.0
+
+
+async def refresh_prices(service: SpotlightService, req: SSERequest) -> None:
+    """Bring the subscribed symbols' latest prices up to date (bounded; never raises)."""
+    source = service.source
+    if source is None:
+        return
+    with trio.move_on_after(REFRESH_WAIT_S):
+        await source.refresh(req.symbols, service.pipeline.ingest)
 
 
 def new_session(

@@ -34,7 +34,12 @@ from spotlight.protocol.http_head import RequestHead
 from spotlight.service import SpotlightService
 from spotlight.web.access import RequestView
 from spotlight.web.errors import ApiError
-from spotlight.web.sse_request import new_sse_writer, parse_sse_request, snapshot_for
+from spotlight.web.sse_request import (
+    new_sse_writer,
+    parse_sse_request,
+    refresh_prices,
+    snapshot_for,
+)
 
 __all__ = ["STALL_GRACE_S", "serve_sse_socket"]
 
@@ -88,6 +93,7 @@ async def serve_sse_socket(
         def on_close(reason: str) -> None:
             scope.deadline = min(scope.deadline, trio.current_time() + STALL_GRACE_S)
 
+        await refresh_prices(service, req)
         writer = new_sse_writer(service, req, peer, on_close)
         try:
             with scope:

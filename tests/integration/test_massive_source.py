@@ -13,9 +13,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import hypercorn.trio
+import pytest
 import trio
 from hypercorn.config import Config
-from support import Frame, http, running_server, sse
+from support import Frame, http, running_server, sse, wait_for
 
 from spotlight.market.bars import EXCHANGE_TZ
 from spotlight.market.massive.fake import FakeMassive, create_fake_massive
@@ -50,7 +51,7 @@ async def fake_massive(clock: AnchoredClock) -> AsyncIterator[tuple[str, FakeMas
 
 
 @asynccontextmanager
-async def live_server(key: str = KEY, **extra: Any) -> AsyncIterator[tuple[Any, FakeMassive]]:
+async def live_server(*, key: str = KEY, **extra: Any) -> AsyncIterator[tuple[Any, FakeMassive]]:
     clock = AnchoredClock()
     async with fake_massive(clock) as (base, fake):
         settings = {
@@ -173,3 +174,113 @@ async def test_a_refused_key_is_shown_as_a_configuration_error() -> None:
         diag = (await c.get("/api/diag")).json()
         assert diag["market"]["feeds"]["prices"]["state"] == "unauthorized"
         assert "wrong-key" not in (await c.get("/api/diag")).text
+
+
+async def test_concurrent_subscribers_share_one_upstream_fetch() -> None:
+    """Ten streams opening at once on a stale symbol cause one last-trade request."""
+    async with live_server(massive_prices_s=30.0) as (srv, fake):
+        source = srv.service.source
+        # The prices poller fetched SPY once at start and will not again for 30 s; wait until
+        # that fetch is no longer fresh, so the next subscriber must go upstream.
+        await wait_for(lambda: source.is_fresh("SPY"))
+        await wait_for(lambda: not source.is_fresh("SPY"))
+        before = fake.counts["last_trade"]
+        snapshots: list[Frame] = []
+
+        async def subscribe() -> None:
+            async with http(srv.url) as c, sse(c, "/realtime/sse?symbols=SPY") as s:
+                snapshots.append(await s.until(lambda f: f.event == "snapshot"))
+
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                for _ in range(10):
+                    nursery.start_soon(subscribe)
+        assert fake.counts["last_trade"] - before == 1
+        assert source.refreshes == 1
+        for snap in snapshots:
+            assert snap.json()["symbols"]["SPY"]["trade"]["p"] > 0
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "kind", "params", "expected_state", "reason_has"),
+    [
+        ("*", "delayed", {}, "delayed", "delayed"),
+        ("last_trade", "rate_limit", {"retry_after": 1}, "degraded", "prices"),
+        ("*", "malformed", {}, "degraded", "answered HTTP 200"),
+        ("*", "latency", {"seconds": 15.0}, "degraded", "took over"),
+    ],
+)
+async def test_each_fault_class_is_reported_and_recovers(
+    endpoint: str, kind: str, params: dict[str, Any], expected_state: str, reason_has: str
+) -> None:
+    extra: dict[str, Any] = {"massive_timeout_s": 1.0} if kind == "latency" else {}
+    async with live_server(**extra) as (srv, fake), http(srv.url) as c:
+        async with sse(c, "/realtime/sse?symbols=SPY,I:SPX") as s:
+            with trio.fail_after(20):
+                await _until_status(s, "live")
+            fake.faults.add(endpoint, kind, times=None, **params)
+            with trio.fail_after(20):
+                st = await _until_status(s, expected_state)
+            assert reason_has in st.json()["reason"], st.json()
+            fake.faults.clear()
+            with trio.fail_after(30):
+                await _until_status(s, "live")
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "kind"), [("indices", "forbidden"), ("indices", "error_in_200")]
+)
+async def test_not_entitled_is_reported_and_not_retried_hot(endpoint: str, kind: str) -> None:
+    async with live_server() as (srv, fake), http(srv.url) as c:
+        async with sse(c, "/realtime/sse?symbols=SPY,I:SPX") as s:
+            with trio.fail_after(20):
+                await _until_status(s, "live")
+            fake.faults.add(endpoint, kind, times=None)
+            with trio.fail_after(20):
+                st = await _until_status(s, "degraded")
+        assert "indices" in st.json()["reason"] and "entitled" in st.json()["reason"]
+        feeds = (await c.get("/api/diag")).json()["market"]["feeds"]
+        assert feeds["indices"]["state"] == "not-entitled"
+        assert feeds["prices"]["state"] == "ok"  # other feeds carry on
+        # Not retried hot: no further index requests while the plan says no.
+        before = fake.counts["indices"]
+        await trio.sleep(1.5)
+        assert fake.counts["indices"] == before
+
+
+async def test_empty_answers_are_counted_and_show_nothing() -> None:
+    async with live_server() as (srv, fake), http(srv.url) as c:
+        fake.faults.add("last_trade", "missing_results", times=None)
+        fake.faults.add("last_nbbo", "missing_results", times=None)
+        empty = srv.service.metrics.massive_empty
+        await wait_for(lambda: empty.labels("last_trade")._value.get() >= 3, timeout=20)
+        metrics = (await c.get("/api/metrics")).text
+        assert 'spotlight_massive_empty_total{endpoint="last_trade"}' in metrics
+        assert 'spotlight_massive_empty_total{endpoint="last_nbbo"}' in metrics
+        # Nothing was invented for the empty answers: the feed is fine, SPY just has no print.
+        diag = (await c.get("/api/diag")).json()
+        assert diag["market"]["feeds"]["prices"]["state"] == "ok"
+
+
+async def test_a_looping_next_url_during_backfill_is_refused_and_reported() -> None:
+    clock = AnchoredClock()
+    async with fake_massive(clock) as (base, fake):
+        fake.faults.add("aggs", "loop_next_url", times=None)
+        async with (
+            running_server(
+                clock=clock,
+                massive_api_key=KEY,
+                massive_base_url=base,
+                massive_prices_s=0.2,
+                massive_max_retries=0,
+                sim_history_days=0,
+            ) as srv,
+            http(srv.url) as c,
+        ):
+            diag = (await c.get("/api/diag")).json()
+            backfill = diag["market"]["feeds"]["backfill"]
+            assert backfill["state"] == "degraded" and "next_url" in backfill["reason"]
+            assert (await c.get("/api/history?symbol=SPY")).json()["bars"] == []
+            async with sse(c, "/realtime/sse?symbols=SPY") as s:
+                with trio.fail_after(20):
+                    await _until_status(s, "live")  # prices are unaffected

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -53,6 +53,9 @@ class MassiveCadence:
     status_s: float = 60.0
     chain_s: float = 15.0
     closed_factor: float = 15.0  # price feeds poll this much slower while the market is closed
+    # A symbol's price counts as current this long after it was last fetched; a subscriber
+    # asking for an older one triggers one shared upstream fetch (``refresh``).
+    fresh_s: float = 2.0
     option_underlyings: tuple[str, ...] = ("I:SPX", "SPY")
 
 
@@ -83,6 +86,9 @@ class MassiveSource:
         self._status_wake = Parking()
         self._status: SourceStatus | None = None
         self._active: list[str] = []  # feeds with a running poller
+        self._fetched_ms: dict[str, int] = {}  # {symbol: when its price was last fetched}
+        self._inflight: dict[str, trio.Event] = {}  # {symbol: fetch in progress}
+        self.refreshes = 0  # upstream fetches made for subscribers
 
     # -- backfill -------------------------------------------------------------------------
     async def backfill(self) -> Mapping[str, Sequence[Bar]]:
@@ -156,6 +162,7 @@ class MassiveSource:
         delayed = False
         for symbol in self.stocks:
             trade = await self.client.last_trade(symbol)
+            self._fetched_ms[symbol] = self.clock.now_ms()
             if trade is not None:
                 ticks += self._changed(
                     ("t", symbol), Trade(symbol, trade.ts_ms, trade.price, trade.size)
@@ -180,6 +187,7 @@ class MassiveSource:
             if v.error is not None or v.ticker not in self.indices:
                 continue
             delayed = delayed or v.delayed
+            self._fetched_ms[v.ticker] = self.clock.now_ms()
             ts = v.ts_ms if v.ts_ms is not None else self.clock.now_ms()
             ticks += self._changed(("t", v.ticker), Trade(v.ticker, ts, v.value, 0.0))
         if ticks:
@@ -203,6 +211,52 @@ class MassiveSource:
             delayed = delayed or any(o.delayed for o in chain)
             self.chains[underlying] = (self.clock.now_ms(), chain)
         return delayed
+
+    # -- immediate snapshot for a new subscriber -------------------------------------------
+    def is_fresh(self, symbol: str) -> bool:
+        fetched = self._fetched_ms.get(symbol)
+        return fetched is not None and self.clock.now_ms() - fetched < self.cadence.fresh_s * 1000
+
+    async def refresh(self, symbols: Sequence[str], ingest: Callable[[list[Tick]], None]) -> None:
+        """Fetch the latest price of every stale symbol, once for all concurrent callers.
+
+        A caller that finds a fetch for its symbol in flight waits for that one instead of
+        asking Massive again (in-flight de-duplication). Failures are left to the pollers to
+        report: a subscriber then simply gets the last known price, or none.
+        """
+        async with trio.open_nursery() as nursery:
+            for symbol in symbols:
+                if not self.is_fresh(symbol):
+                    nursery.start_soon(self._refresh_one, symbol, ingest)
+
+    async def _refresh_one(self, symbol: str, ingest: Callable[[list[Tick]], None]) -> None:
+        pending = self._inflight.get(symbol)
+        if pending is not None:
+            await pending.wait()
+            return
+        done = self._inflight[symbol] = trio.Event()
+        try:
+            self.refreshes += 1
+            ticks: list[Tick] = []
+            if is_index(symbol):
+                for v in await self.client.indices_snapshot([symbol]):
+                    if v.error is None and v.ticker == symbol:
+                        ts = v.ts_ms if v.ts_ms is not None else self.clock.now_ms()
+                        ticks += self._changed(("t", symbol), Trade(symbol, ts, v.value, 0.0))
+            else:
+                trade = await self.client.last_trade(symbol)
+                if trade is not None:
+                    ticks += self._changed(
+                        ("t", symbol), Trade(symbol, trade.ts_ms, trade.price, trade.size)
+                    )
+            self._fetched_ms[symbol] = self.clock.now_ms()
+            if ticks:
+                ingest(ticks)
+        except MassiveError as exc:
+            log.info("snapshot refresh of %s failed: %s", symbol, exc)
+        finally:
+            del self._inflight[symbol]
+            done.set()
 
     def _changed(self, key: tuple[str, str], tick: Tick) -> list[Tick]:
         """Emit a polled print or quote only when it is new (polling repeats the last one)."""
@@ -273,6 +327,7 @@ class MassiveSource:
             "market": self.market,
             "feeds": {n: f.to_json() for n, f in self.feeds.items()},
             "chains": {u: {"atMs": ms, "contracts": len(c)} for u, (ms, c) in self.chains.items()},
+            "snapshotRefreshes": self.refreshes,
         }
 
 
