@@ -72,6 +72,7 @@ class Settings:
     massive_prices_s: float = 1.0
     massive_status_s: float = 60.0
     massive_chain_s: float = 15.0
+    massive_bars_s: float = 30.0
     # Retries per request for 429/5xx/timeouts (each with capped, jittered backoff).
     massive_max_retries: int = 3
     # Total time one HTTP attempt to Massive may take.
@@ -171,6 +172,9 @@ class Settings:
                 d.massive_timeout_s,
                 float,
                 lambda v: 0.1 <= v <= 120,
+            ),
+            massive_bars_s=_get(
+                env, "SPOTLIGHT_MASSIVE_BARS_S", d.massive_bars_s, float, lambda v: v >= 1
             ),
             massive_chain_s=_get(
                 env, "SPOTLIGHT_MASSIVE_CHAIN_S", d.massive_chain_s, float, lambda v: v >= 1

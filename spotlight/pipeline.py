@@ -25,7 +25,7 @@ from spotlight.hub.hub import Hub
 from spotlight.market.bars import TIMEFRAMES, Bar, SymbolBars
 from spotlight.market.normalizer import TickNormalizer
 from spotlight.market.publisher import MarketPublisher, quote_json, trade_json
-from spotlight.market.ticks import Quote, SourceStatus, Tick, Trade
+from spotlight.market.ticks import BarRevision, Quote, SourceStatus, Tick, Trade
 from spotlight.metrics import Metrics
 from spotlight.runtime.mailbox import Mailbox
 from spotlight.runtime.tree import ActorNode
@@ -57,6 +57,7 @@ class Pipeline:
         self.last_quote: dict[str, Quote] = {}
         self.status: SourceStatus | None = None  # the source's latest word about itself
         self.ticks_in = 0
+        self.revisions = 0  # closed 1-minute bars replaced by the source's corrected version
         self.batches = 0
         self._metrics = metrics
         self._reported: dict[str, int] = {}
@@ -83,6 +84,16 @@ class Pipeline:
                         updates[bar.symbol, bar.timeframe] = bar
             elif isinstance(t, Quote):
                 self.last_quote[t.symbol] = quotes[t.symbol] = t
+            elif isinstance(t, BarRevision):
+                bar = Bar(
+                    t.symbol, "1m", t.start_ms, t.open, t.high, t.low, t.close, t.volume, t.trades
+                )
+                for kind, changed in self.bars[t.symbol].revise(bar):
+                    if kind == "close":
+                        publisher.bar("close", changed)
+                    else:
+                        updates[changed.symbol, changed.timeframe] = changed
+                self.revisions += 1
             elif t != self.status:
                 self.status = t
                 publisher.status(t)
@@ -128,6 +139,7 @@ class Pipeline:
             "batches": self.batches,
             "rejected": dict(self.normalizer.rejected),
             "staleTicks": self.stale_ticks(),
+            "barRevisions": self.revisions,
             "inbox": self.inbox.stats(),
             "symbols": {s: {"minutes": b.minute_count} for s, b in self.bars.items()},
         }

@@ -111,7 +111,12 @@ class SpotlightService:
                     client,
                     s.symbols,
                     self.clock,
-                    MassiveCadence(s.massive_prices_s, s.massive_status_s, s.massive_chain_s),
+                    MassiveCadence(
+                        prices_s=s.massive_prices_s,
+                        status_s=s.massive_status_s,
+                        chain_s=s.massive_chain_s,
+                        bars_s=s.massive_bars_s,
+                    ),
                 )
             return
         sim = MarketSimulator(

@@ -315,6 +315,48 @@ class SymbolBars:
             changes.append(("update", self._in_progress(tf, minute)))
         return changes
 
+    def revise(self, bar: Bar) -> list[BarChange]:
+        """Replace a closed 1-minute bar with the source's corrected version (late prints).
+
+        Only closed minutes still in the buffer are revised (the in-progress minute is the
+        live ticks' to build; older ones have left the buffer). A minute the buffer lacks is
+        inserted in order. Returns the corrected bars: ("close", minute), then for every
+        higher timeframe either ("close", that older bucket recomputed) or, when the minute
+        lies in the current bucket, ("update", the in-progress bar). An identical bar
+        changes nothing and returns [].
+        """
+        current = self._minute
+        if bar.symbol != self.symbol or bar.timeframe != "1m" or bar.start_ms % _MINUTE_MS:
+            raise ValueError(f"{self.symbol}: cannot revise with {bar!r}")
+        if current is None or bar.start_ms >= current.start_ms:
+            return []
+        closed = list(self._closed)
+        if closed and bar.start_ms < closed[0].start_ms and len(closed) == self._closed.maxlen:
+            return []  # older than the bounded buffer keeps
+        starts = [b.start_ms for b in closed]
+        i = bisect_left(starts, bar.start_ms)
+        if i < len(closed) and closed[i].start_ms == bar.start_ms:
+            if closed[i] == bar:
+                return []
+            closed[i] = bar
+        else:
+            closed.insert(i, bar)
+        self._closed = deque(closed[-(self.max_minutes - 1) :], maxlen=self.max_minutes - 1)
+        changes: list[BarChange] = [("close", bar)]
+        for tf in _HIGHER:
+            start = bucket_start(bar.start_ms, tf)
+            members = [b for b in self._closed if bucket_start(b.start_ms, tf) == start]
+            if start == self._bucket[tf]:
+                agg: Bar | None = None
+                for b in members:
+                    agg = _retag(b, tf, start) if agg is None else merge(agg, b)
+                self._agg[tf] = agg
+                changes.append(("update", self._in_progress(tf, current)))
+            elif members and start >= self._closed[0].start_ms:
+                # Only a bucket wholly inside the buffer can be recomputed exactly.
+                changes.append(("close", rollup(members, tf)[0]))
+        return changes
+
     def _open_minute(self, trade: Trade, minute_start: int) -> None:
         p = trade.price
         self._minute = Bar(self.symbol, "1m", minute_start, p, p, p, p, trade.size, 1)

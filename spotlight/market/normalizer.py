@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 
-from spotlight.market.ticks import Quote, SourceStatus, Tick, Trade, is_index
+from spotlight.market.ticks import BarRevision, Quote, SourceStatus, Tick, Trade, is_index
 
 __all__ = ["TickNormalizer"]
 
@@ -40,7 +40,7 @@ class TickNormalizer:
                 continue
             if isinstance(t, Trade) and is_index(t.symbol) and t.size != 0.0:
                 t = Trade(t.symbol, t.ts_ms, t.price, 0.0)
-            if t.ts_ms > self._newest_ms:
+            if not isinstance(t, BarRevision) and t.ts_ms > self._newest_ms:
                 self._newest_ms = t.ts_ms
             out.append(t)
         return out
@@ -50,8 +50,18 @@ class TickNormalizer:
             return None  # not market data: nothing to validate against symbols
         if t.symbol not in self.symbols:
             return "unknown-symbol"
-        if t.ts_ms < _MIN_TS_MS or (self._newest_ms and t.ts_ms > self._newest_ms + _MAX_AHEAD_MS):
+        ts = t.start_ms if isinstance(t, BarRevision) else t.ts_ms
+        if ts < _MIN_TS_MS or (self._newest_ms and ts > self._newest_ms + _MAX_AHEAD_MS):
             return "bad-timestamp"
+        if isinstance(t, BarRevision):
+            prices = (t.open, t.high, t.low, t.close)
+            if not all(math.isfinite(v) and v > 0 for v in prices):
+                return "bad-price"
+            if not (t.low <= min(t.open, t.close) and t.high >= max(t.open, t.close)):
+                return "bad-bar"
+            if not (math.isfinite(t.volume) and t.volume >= 0) or t.start_ms % 60_000:
+                return "bad-bar"
+            return None
         if isinstance(t, Trade):
             if not (math.isfinite(t.price) and t.price > 0):
                 return "bad-price"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Quote", "SourceStatus", "Tick", "Trade", "is_index"]
+__all__ = ["BarRevision", "Quote", "SourceStatus", "Tick", "Trade", "is_index"]
 
 
 def is_index(symbol: str) -> bool:
@@ -68,4 +68,21 @@ class SourceStatus:
         }
 
 
-Tick = Trade | Quote | SourceStatus
+@dataclass(frozen=True, slots=True)
+class BarRevision:
+    """The source's authoritative version of a closed 1-minute bar (late prints revise bars).
+
+    Applied only to closed minutes still in the buffer (``SymbolBars.revise``).
+    """
+
+    symbol: str
+    start_ms: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    trades: int
+
+
+Tick = Trade | Quote | SourceStatus | BarRevision

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import hypercorn.trio
 import pytest
 import trio
@@ -26,13 +27,14 @@ ANCHOR_MS = int(dt.datetime(2025, 12, 17, 11, 0, tzinfo=EXCHANGE_TZ).timestamp()
 
 
 class AnchoredClock:
-    """Wall time that starts at ANCHOR_MS and advances in real time (shared by both sides)."""
+    """Wall time that starts at ``anchor_ms`` and advances in real time (shared by both)."""
 
-    def __init__(self) -> None:
+    def __init__(self, anchor_ms: int = ANCHOR_MS) -> None:
+        self._anchor_ms = anchor_ms
         self._t0 = time.monotonic()
 
     def now_s(self) -> float:
-        return ANCHOR_MS / 1000 + (time.monotonic() - self._t0)
+        return self._anchor_ms / 1000 + (time.monotonic() - self._t0)
 
     def now_ms(self) -> int:
         return int(self.now_s() * 1000)
@@ -51,8 +53,10 @@ async def fake_massive(clock: AnchoredClock) -> AsyncIterator[tuple[str, FakeMas
 
 
 @asynccontextmanager
-async def live_server(*, key: str = KEY, **extra: Any) -> AsyncIterator[tuple[Any, FakeMassive]]:
-    clock = AnchoredClock()
+async def live_server(
+    *, key: str = KEY, clock: AnchoredClock | None = None, **extra: Any
+) -> AsyncIterator[tuple[Any, FakeMassive]]:
+    clock = clock or AnchoredClock()
     async with fake_massive(clock) as (base, fake):
         settings = {
             "massive_api_key": key,
@@ -284,3 +288,41 @@ async def test_a_looping_next_url_during_backfill_is_refused_and_reported() -> N
             async with sse(c, "/realtime/sse?symbols=SPY") as s:
                 with trio.fail_after(20):
                     await _until_status(s, "live")  # prices are unaffected
+
+
+async def test_late_revisions_replace_bars_built_from_polled_prices() -> None:
+    """The minute that closes while we poll is replaced by Massive's authoritative bar."""
+    # 10:59:50 ET: 10:59 closes in ~10 s. Prices are polled every 2 s, so the live-built
+    # 10:59 bar misses the trades between polls (its volume is short) until the bars poller
+    # replaces it with Massive's.
+    clock = AnchoredClock(ANCHOR_MS - 10_000)
+    minute = ANCHOR_MS - 60_000  # the 10:59 bar
+    settings: dict[str, Any] = {"massive_prices_s": 2.0, "massive_bars_s": 1.0}
+    async with live_server(clock=clock, **settings) as (srv, _fake):
+        base = str(srv.service.settings.massive_base_url)
+        async with httpx.AsyncClient(base_url=base, timeout=10) as upstream, http(srv.url) as c:
+
+            async def ours() -> dict[str, Any] | None:
+                bars = (await c.get("/api/history?symbol=SPY&limit=5")).json()["bars"]
+                return next((b for b in bars if b["t"] == minute), None)
+
+            async def theirs() -> dict[str, Any]:
+                r = await upstream.get(
+                    f"/v2/aggs/ticker/SPY/range/1/minute/{minute}/{minute}",
+                    headers={"Authorization": f"Bearer {KEY}"},
+                )
+                return r.json()["results"][0]  # type: ignore[no-any-return]
+
+            # Before the minute closes, ours is short of trades: revisions are needed at all.
+            await trio.sleep(max(0.0, (ANCHOR_MS - 1_000 - clock.now_ms()) / 1000))
+            before, true = await ours(), await theirs()
+            assert before is not None and before["v"] < true["v"]
+            with trio.fail_after(20):
+                while True:
+                    await trio.sleep(0.2)
+                    if clock.now_ms() < ANCHOR_MS + 1_500:
+                        continue  # let 10:59 close and the bars poller run once after it
+                    mine, true = await ours(), await theirs()
+                    if mine and all(mine[k] == true[k] for k in ("o", "h", "l", "c", "v")):
+                        break
+            assert srv.service.pipeline.revisions >= 1

@@ -31,7 +31,7 @@ from spotlight.market.massive.errors import MassiveError
 from spotlight.market.massive.models import OptionSnapshot
 from spotlight.market.poller import FeedState, Poller
 from spotlight.market.source import TickSink
-from spotlight.market.ticks import Quote, SourceStatus, Tick, Trade, is_index
+from spotlight.market.ticks import BarRevision, Quote, SourceStatus, Tick, Trade, is_index
 from spotlight.runtime.clock import WallClock
 from spotlight.runtime.parking import Parking
 from spotlight.runtime.supervisor import supervise
@@ -56,6 +56,11 @@ class MassiveCadence:
     # A symbol's price counts as current this long after it was last fetched; a subscriber
     # asking for an older one triggers one shared upstream fetch (``refresh``).
     fresh_s: float = 2.0
+    # The last minutes of 1-minute bars are re-fetched this often: late prints revise bars
+    # for up to ~15 minutes (Massive's "aggregate bar delays"), and an index's bars built from
+    # polled values miss the highs and lows between polls.
+    bars_s: float = 30.0
+    bars_lookback_minutes: int = 15
     option_underlyings: tuple[str, ...] = ("I:SPX", "SPY")
 
 
@@ -77,7 +82,14 @@ class MassiveSource:
         self.cadence = cadence or MassiveCadence()
         self.feeds = {
             name: FeedState(name)
-            for name in ("backfill", "prices", "indices", "market-status", "options-chain")
+            for name in (
+                "backfill",
+                "prices",
+                "indices",
+                "minute-bars",
+                "market-status",
+                "options-chain",
+            )
         }
         self.market: str | None = None  # "open" | "closed" | "extended-hours"
         self.chains: dict[str, tuple[int, list[OptionSnapshot]]] = {}  # {underlying: (ms, chain)}
@@ -132,6 +144,7 @@ class MassiveSource:
         pollers = {
             "prices": (self._poll_prices, self._price_interval),
             "indices": (self._poll_indices, self._price_interval),
+            "minute-bars": (self._poll_minute_bars, lambda: c.bars_s),
             "market-status": (self._poll_market_status, lambda: c.status_s),
             "options-chain": (self._poll_chains, lambda: c.chain_s),
         }
@@ -193,6 +206,38 @@ class MassiveSource:
         if ticks:
             await sink(ticks)
         return delayed
+
+    async def _poll_minute_bars(self, sink: TickSink) -> bool:
+        """Re-fetch the recent closed minutes; the pipeline replaces the ones that differ."""
+        now = self.clock.now_ms()
+        current_minute = now - now % 60_000
+        start = current_minute - self.cadence.bars_lookback_minutes * 60_000
+        revisions: list[Tick] = []
+        delayed = False
+        for symbol in self.symbols:
+            aggs = await self.client.aggregates(symbol, 1, "minute", start, now)
+            delayed = delayed or aggs.delayed
+            for b in aggs.bars:
+                if b.t_ms >= current_minute:
+                    continue  # the in-progress minute is built from live prices
+                revisions += self._changed(
+                    ("b", f"{symbol}@{b.t_ms}"),
+                    BarRevision(symbol, b.t_ms, b.o, b.h, b.l, b.c, b.v or 0.0, b.n or 0),
+                )
+        self._forget_old_revisions(start)
+        if revisions:
+            await sink(revisions)
+        return delayed
+
+    def _forget_old_revisions(self, before_ms: int) -> None:
+        """Keep the dedup memory bounded: drop bars older than the look-back window."""
+        stale = [
+            k
+            for k, v in self._last.items()
+            if isinstance(v, BarRevision) and v.start_ms < before_ms
+        ]
+        for k in stale:
+            del self._last[k]
 
     async def _poll_market_status(self, sink: TickSink) -> bool:
         status = await self.client.market_status()
