@@ -195,8 +195,9 @@ class Metrics:
         )
         self.massive_requests = Counter(
             "spotlight_massive_requests_total",
-            "HTTP attempts to Massive, by endpoint and status (or transport outcome)",
-            ["endpoint", "status"],
+            "HTTP attempts to Massive, by endpoint, HTTP status ('none' when no answer) and "
+            "outcome (ok, empty, retry, error: a malformed 200 body is status 200, error)",
+            ["endpoint", "status", "outcome"],
             registry=r,
         )
         self.massive_retries = Counter(
@@ -214,8 +215,8 @@ class Metrics:
         self._published_children: dict[str, Counter] = {}
 
     def count_massive_request(self, record: RequestRecord) -> None:
-        status = str(record.status) if record.status is not None else record.outcome
-        self.massive_requests.labels(record.endpoint, status).inc()
+        status = str(record.status) if record.status is not None else "none"
+        self.massive_requests.labels(record.endpoint, status, record.outcome).inc()
         self.massive_latency.labels(record.endpoint).observe(record.latency_s)
         if record.outcome == "retry":
             self.massive_retries.labels(record.endpoint).inc()

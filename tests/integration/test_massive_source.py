@@ -109,7 +109,12 @@ async def test_live_path_backfills_and_streams_massive_prices() -> None:
         assert diag["market"]["feeds"]["prices"]["lastSuccessMs"]
         assert fake.counts["last_trade"] > 0 and fake.counts["indices"] > 0
         metrics = (await c.get("/api/metrics")).text
-        assert 'spotlight_massive_requests_total{endpoint="last_trade",status="200"}' in metrics
+        assert (
+            'spotlight_massive_requests_total{endpoint="last_trade",outcome="ok",status="200"}'
+            in metrics
+            or 'spotlight_massive_requests_total{endpoint="last_trade",status="200",outcome="ok"}'
+            in metrics
+        )
 
 
 async def test_failures_degrade_without_substitution_then_recover() -> None:
@@ -226,6 +231,18 @@ async def test_each_fault_class_is_reported_and_recovers(
             with trio.fail_after(20):
                 st = await _until_status(s, expected_state)
             assert reason_has in st.json()["reason"], st.json()
+            if kind == "malformed":  # a bad 200 body is a counted error, not a success
+                samples = srv.service.metrics.massive_requests.collect()[0].samples
+                assert (
+                    sum(
+                        x.value
+                        for x in samples
+                        if x.name.endswith("_total")
+                        and x.labels["status"] == "200"
+                        and x.labels["outcome"] == "error"
+                    )
+                    >= 1
+                )
             fake.faults.clear()
             with trio.fail_after(30):
                 await _until_status(s, "live")
