@@ -345,3 +345,22 @@ async def test_late_revisions_replace_bars_built_from_polled_prices() -> None:
                     if mine and all(mine[k] == true[k] for k in ("o", "h", "l", "c", "v")):
                         break
             assert srv.service.pipeline.revisions >= 1
+
+
+async def test_a_closed_market_slows_polling_and_says_so() -> None:
+    saturday = int(dt.datetime(2025, 12, 20, 11, 0, tzinfo=EXCHANGE_TZ).timestamp() * 1000)
+    clock = AnchoredClock(saturday)
+    async with live_server(clock=clock, massive_prices_s=0.2) as (srv, fake), http(srv.url) as c:
+        async with sse(c, "/realtime/sse?symbols=SPY") as s:
+            with trio.fail_after(20):
+                st = await _until_status(s, "closed")
+        body = st.json().get("status") or st.json()
+        assert "closed" in body["reason"]
+        source = srv.service.source
+        assert source.market == "closed"
+        assert source._price_interval() == 0.2 * source.cadence.closed_factor
+        # Slowed down for real: over 2 s at most one poll, i.e. two last-trade requests (SPY,
+        # QQQ), where 0.2 s polling would have made about twenty.
+        before = fake.counts["last_trade"]
+        await trio.sleep(2.0)
+        assert fake.counts["last_trade"] - before <= 2
