@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -54,10 +54,20 @@ async def fake_massive(clock: AnchoredClock) -> AsyncIterator[tuple[str, FakeMas
 
 @asynccontextmanager
 async def live_server(
-    *, key: str = KEY, clock: AnchoredClock | None = None, **extra: Any
+    *,
+    key: str = KEY,
+    clock: AnchoredClock | None = None,
+    faults: Sequence[tuple[str, str]] = (),
+    **extra: Any,
 ) -> AsyncIterator[tuple[Any, FakeMassive]]:
+    """The fake Massive and Spotlight polling it; ``faults`` (endpoint, kind) are in force,
+    until cleared, before Spotlight starts (so its backfill meets them too)."""
     clock = clock or AnchoredClock()
     async with fake_massive(clock) as (base, fake):
+        for endpoint, kind in faults:
+            fake.faults.add(
+                endpoint, kind, times=None, **({"code": 503} if kind == "status" else {})
+            )
         settings = {
             "massive_api_key": key,
             "massive_base_url": base,
@@ -142,35 +152,20 @@ async def test_failures_degrade_without_substitution_then_recover() -> None:
 
 
 async def test_massive_failing_from_the_start_never_shows_made_up_prices() -> None:
-    clock = AnchoredClock()
-    async with fake_massive(clock) as (base, fake):
-        fake.faults.add("*", "status", times=None, code=503)
-        async with (
-            running_server(
-                clock=clock,
-                massive_api_key=KEY,
-                massive_base_url=base,
-                massive_prices_s=0.2,
-                massive_max_retries=0,
-                sim_history_days=0,
-            ) as srv,
-            http(srv.url) as c,
-        ):
-            assert (await c.get("/api/history?symbol=SPY")).json()["bars"] == []
-            async with sse(c, "/realtime/sse?symbols=SPY,QQQ,I:SPX") as s:
-                snap = await s.until(lambda f: f.event == "snapshot")
-                body = snap.json()
-                assert all(
-                    v["trade"] is None and v["quote"] is None for v in body["symbols"].values()
-                )
-                if (body["status"] or {}).get("state") != "degraded":
-                    with trio.fail_after(20):
-                        await _until_status(s, "degraded")
-                events: list[str] = []
-                with trio.move_on_after(1.5):
-                    while True:
-                        events.append((await s.next()).event)
-                assert not {"tick", "quote", "bar:update", "bar:close"} & set(events)
+    async with live_server(faults=[("*", "status")]) as (srv, _fake), http(srv.url) as c:
+        assert (await c.get("/api/history?symbol=SPY")).json()["bars"] == []
+        async with sse(c, "/realtime/sse?symbols=SPY,QQQ,I:SPX") as s:
+            snap = await s.until(lambda f: f.event == "snapshot")
+            body = snap.json()
+            assert all(v["trade"] is None and v["quote"] is None for v in body["symbols"].values())
+            if (body["status"] or {}).get("state") != "degraded":
+                with trio.fail_after(20):
+                    await _until_status(s, "degraded")
+            events: list[str] = []
+            with trio.move_on_after(1.5):
+                while True:
+                    events.append((await s.next()).event)
+            assert not {"tick", "quote", "bar:update", "bar:close"} & set(events)
 
 
 async def test_a_refused_key_is_shown_as_a_configuration_error() -> None:
@@ -284,29 +279,16 @@ async def test_empty_answers_are_counted_and_show_nothing() -> None:
 
 
 async def test_a_looping_next_url_during_backfill_is_refused_and_reported() -> None:
-    clock = AnchoredClock()
-    async with fake_massive(clock) as (base, fake):
-        fake.faults.add("aggs", "loop_next_url", times=None)
-        async with (
-            running_server(
-                clock=clock,
-                massive_api_key=KEY,
-                massive_base_url=base,
-                massive_prices_s=0.2,
-                massive_max_retries=0,
-                sim_history_days=0,
-            ) as srv,
-            http(srv.url) as c,
-        ):
-            diag = (await c.get("/api/diag")).json()
-            backfill = diag["market"]["feeds"]["backfill"]
-            assert backfill["state"] == "degraded" and "next_url" in backfill["reason"]
-            # No backfilled history: at most the bars live prices built since the start.
-            bars = (await c.get("/api/history?symbol=SPY")).json()["bars"]
-            assert all(b["t"] >= ANCHOR_MS for b in bars)
-            async with sse(c, "/realtime/sse?symbols=SPY") as s:
-                with trio.fail_after(20):
-                    await _until_status(s, "live")  # prices are unaffected
+    async with live_server(faults=[("aggs", "loop_next_url")]) as (srv, _fake), http(srv.url) as c:
+        diag = (await c.get("/api/diag")).json()
+        backfill = diag["market"]["feeds"]["backfill"]
+        assert backfill["state"] == "degraded" and "next_url" in backfill["reason"]
+        # No backfilled history: at most the bars live prices built since the start.
+        bars = (await c.get("/api/history?symbol=SPY")).json()["bars"]
+        assert all(b["t"] >= ANCHOR_MS for b in bars)
+        async with sse(c, "/realtime/sse?symbols=SPY") as s:
+            with trio.fail_after(20):
+                await _until_status(s, "live")  # prices are unaffected
 
 
 async def test_late_revisions_replace_bars_built_from_polled_prices() -> None:
