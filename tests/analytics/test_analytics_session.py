@@ -1,0 +1,79 @@
+"""Trading-time to expiry: worked examples from spx-analytics.md section 1."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import pytest
+
+from spotlight.analytics.session import MINUTES_PER_YEAR, NY, SessionCalendar
+
+FRI = date(2026, 11, 20)
+MON = date(2026, 11, 23)
+THANKSGIVING = date(2026, 11, 26)
+BLACK_FRIDAY = date(2026, 11, 27)
+CAL = SessionCalendar(early_closes={BLACK_FRIDAY: time(13, 0)}, holidays={THANKSGIVING})
+
+
+def et(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime.combine(day, time(hh, mm), NY)
+
+
+def test_settlement_pm_am_and_early_close() -> None:
+    assert CAL.settlement(MON, am_settled=False) == et(MON, 16)
+    assert CAL.settlement(MON, am_settled=True) == et(MON, 9, 30)
+    assert CAL.settlement(BLACK_FRIDAY, am_settled=False) == et(BLACK_FRIDAY, 13)
+
+
+def test_same_day_minutes() -> None:
+    assert CAL.minutes_to_expiry(et(MON, 11), MON, False) == 300.0
+
+
+def test_utc_input_is_converted() -> None:
+    now = et(MON, 11).astimezone(UTC)
+    assert CAL.minutes_to_expiry(now, MON, False) == 300.0
+
+
+def test_naive_datetime_is_refused() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        CAL.minutes_to_expiry(datetime(2026, 11, 23, 11), MON, False)
+
+
+def test_weekend_counts_nothing() -> None:
+    assert CAL.minutes_to_expiry(et(FRI, 15), MON, False) == 60 + 390
+
+
+def test_before_open_counts_from_the_open() -> None:
+    assert CAL.minutes_to_expiry(et(MON, 8), MON, False) == 390.0
+    assert CAL.minutes_to_expiry(et(FRI, 20), MON, False) == 390.0
+
+
+def test_early_close() -> None:
+    assert CAL.minutes_to_expiry(et(BLACK_FRIDAY, 11), BLACK_FRIDAY, False) == 120.0
+    assert CAL.minutes_to_expiry(et(BLACK_FRIDAY, 14), BLACK_FRIDAY, False) == 0.0
+    assert CAL.is_expired(et(BLACK_FRIDAY, 13), BLACK_FRIDAY, False)
+
+
+def test_holiday_is_skipped() -> None:
+    # Wed 15:00 -> Fri 13:00 early close: 60 (Wed) + 0 (Thanksgiving) + 210 (Fri).
+    wed = date(2026, 11, 25)
+    assert CAL.minutes_to_expiry(et(wed, 15), BLACK_FRIDAY, False) == 60 + 210
+
+
+def test_am_settled_expires_at_the_open() -> None:
+    assert CAL.minutes_to_expiry(et(FRI, 15), MON, True) == 60.0
+    assert not CAL.is_expired(et(MON, 9), MON, True)
+    assert CAL.is_expired(et(MON, 9, 30), MON, True)
+    assert CAL.minutes_to_expiry(et(MON, 10), MON, True) == 0.0
+
+
+def test_year_fraction_and_floor() -> None:
+    assert CAL.year_fraction(et(MON, 13), MON, False) == pytest.approx(180 / (252 * 390))
+    assert CAL.year_fraction(et(MON, 15, 55), MON, False) == 15.0 / MINUTES_PER_YEAR
+    assert CAL.year_fraction(et(MON, 15, 55), MON, False, floor_minutes=10) == 10 / (252 * 390)
+    assert CAL.year_fraction(et(MON, 17), MON, False) == 15.0 / MINUTES_PER_YEAR
+
+
+def test_default_calendar_has_no_closures() -> None:
+    cal = SessionCalendar()
+    assert cal.minutes_to_expiry(et(THANKSGIVING, 15), BLACK_FRIDAY, False) == 60 + 390
