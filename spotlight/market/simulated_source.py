@@ -18,13 +18,18 @@ from typing import Any
 import trio
 
 from spotlight.market.bars import Bar
+from spotlight.market.massive.fake_data import MarketData, OptionBook
+from spotlight.market.massive.models import OptionSnapshot
 from spotlight.market.simulator import MarketSimulator
 from spotlight.market.source import TickSink
 from spotlight.market.ticks import Quote, SourceStatus, Tick, Trade
 from spotlight.runtime.clock import WallClock
 from spotlight.runtime.tree import ActorNode
 
-__all__ = ["SimulatedSource"]
+__all__ = ["OPTION_UNDERLYINGS", "SimulatedSource"]
+
+# Underlyings whose option chains the simulator provides (the SPX analytics' inputs).
+OPTION_UNDERLYINGS = ("I:SPX", "SPY")
 
 
 class SimulatedSource:
@@ -36,12 +41,41 @@ class SimulatedSource:
         self.simulator = simulator
         self.burst_ms = burst_ms
         self.clock = clock
+        self._book: OptionBook | None = None  # built on first use (a few hundred ms)
         self.bursts = 0
         self.ticks = 0
 
     async def refresh(self, symbols: Sequence[str], ingest: Callable[[list[Tick]], None]) -> None:
         """Always current: every burst already reached the pipeline."""
         await trio.lowlevel.checkpoint()
+
+    async def option_chains(self) -> Mapping[str, tuple[int, list[OptionSnapshot]]]:
+        """Simulated chains for I:SPX and SPY, priced off the same market path as the ticks.
+
+        The option book is the one the shipped fake Massive serves (market/massive/
+        fake_data.py), built on a twin of this simulator (same seed, start and trade rate,
+        hence the same SPX path), and parsed through the same models as Massive's answers:
+        analytics cannot tell simulated chains from live ones. Pricing a few thousand
+        contracts takes ~0.1-0.3 s, so it runs off the event loop.
+        """
+        now = self.clock.now_ms()
+        return await trio.to_thread.run_sync(self._chains_at, now)
+
+    def _chains_at(self, now_ms: int) -> dict[str, tuple[int, list[OptionSnapshot]]]:
+        if self._book is None:
+            cfg = self.simulator.config
+            market = MarketData(
+                cfg.seed,
+                self.simulator.start_ms,
+                history_days=1,
+                trades_per_second=cfg.trades_per_second,
+            )
+            self._book = OptionBook(market)
+        out: dict[str, tuple[int, list[OptionSnapshot]]] = {}
+        for underlying in OPTION_UNDERLYINGS:
+            raw = self._book.chain(underlying, now_ms)
+            out[underlying] = (now_ms, [OptionSnapshot.parse(item) for item in raw])
+        return out
 
     def diag(self) -> dict[str, Any]:
         return {"bursts": self.bursts, "ticks": self.ticks}

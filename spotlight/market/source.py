@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import trio
 
 from spotlight.market.bars import Bar
+from spotlight.market.massive.models import OptionSnapshot
 from spotlight.market.ticks import Tick
 from spotlight.runtime.tree import ActorNode
 
@@ -33,6 +34,10 @@ class MarketSource(Protocol):
         Sources that are always current (the simulator) do nothing; a polling source fetches
         what is stale, once for all concurrent callers, and hands it to ``ingest``.
         """
+        ...
+
+    async def option_chains(self) -> Mapping[str, tuple[int, list[OptionSnapshot]]]:
+        """The latest option chain per underlying (``I:SPX``, ``SPY``), with its time (ms)."""
         ...
 
     def diag(self) -> dict[str, Any]:

@@ -146,6 +146,9 @@ class _BrokenSource:
     def diag(self) -> dict[str, object]:
         return {}
 
+    async def option_chains(self) -> dict[str, object]:
+        return {}
+
     async def run(self, node: object, *, sink: object, task_status: object = None) -> None:
         raise RuntimeError("feed exploded")
 

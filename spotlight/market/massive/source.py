@@ -364,6 +364,11 @@ class MassiveSource:
                 self._status = status
                 await sink([status])
 
+    async def option_chains(self) -> Mapping[str, tuple[int, list[OptionSnapshot]]]:
+        """What the options-chain poller fetched last (empty until its first success)."""
+        await trio.lowlevel.checkpoint()
+        return dict(self.chains)
+
     def diag(self) -> dict[str, Any]:
         status = self.current_status()
         return {

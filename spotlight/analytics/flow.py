@@ -1,0 +1,270 @@
+"""Options-flow alerts from successive chain snapshots (spec section 10).
+
+Snapshots show cumulative day volume and VWAP per contract plus the single latest trade and
+quote; trades between polls are invisible. Per contract, between the previous poll and now:
+
+* delta_volume = vol_t - vol_prev. Zero: no alert. Negative: a new session; the contract's
+  state resets and nothing is alerted.
+* premium = (vwap_t * vol_t - vwap_prev * vol_prev) * multiplier, exact only for unrounded
+  VWAPs. Fallback when a VWAP is missing or the difference is not positive:
+  delta_volume * last price (else the quote mid) * multiplier.
+* vol_oi = vol_t / max(OI, 1). OI is start-of-day, so vol > OI implies opening activity.
+* side of the latest print vs the quote: price >= ask buy, <= bid sell, else mid; "unknown"
+  when the quote or trade is missing or their timestamps are more than 1 s apart.
+* delta_notional = delta_volume * delta * multiplier * spot, signed +1 buy, -1 sell and 0 for
+  mid or unknown (no direction can be inferred).
+
+Alert rules (defaults in :class:`FlowThresholds`, scaled up for SPX):
+
+* unusual_vol_oi: vol_oi >= 1 (0DTE: >= 2) and vol_t >= 500; once per contract per session.
+* large_premium: interval premium >= $250k (0DTE: $500k), or a new single print
+  size * price * multiplier >= the same threshold.
+* block: a new single print of >= 500 contracts.
+* possible_sweep (confidence "low"): snapshots cannot see exchanges, so this is only a hint:
+  >= 250 contracts in one interval, more than the latest print alone, with an aggressive
+  (buy or sell) latest print.
+
+Memory: only contracts present in the latest snapshot are kept; aggregates are per strike
+and reset when ``today`` changes.
+
+Pure module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from spotlight.market.massive.models import OptionSnapshot
+
+__all__ = ["FlowAlert", "FlowThresholds", "FlowTracker", "classify_side", "interval_premium"]
+
+Side = Literal["buy", "sell", "mid", "unknown"]
+AlertKind = Literal["unusual_vol_oi", "large_premium", "block", "possible_sweep"]
+
+_SIDE_SIGN: dict[str, int] = {"buy": 1, "sell": -1, "mid": 0, "unknown": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class FlowThresholds:
+    """Alert thresholds; premiums in dollars, volumes in contracts, skew in ms."""
+
+    vol_oi: float = 1.0
+    vol_oi_0dte: float = 2.0  # 0DTE OI is small, so ratio 1 is routine
+    min_volume: float = 500.0
+    large_premium: float = 250_000.0
+    large_premium_0dte: float = 500_000.0
+    block_contracts: float = 500.0
+    sweep_contracts: float = 250.0
+    max_quote_skew_ms: int = 1_000  # beyond this the quote is not the one the trade hit
+
+
+@dataclass(frozen=True, slots=True)
+class FlowAlert:
+    """One alert. ``premium`` is the interval premium in dollars; ``strike`` in points."""
+
+    id: str
+    kind: AlertKind
+    contract: str
+    strike: float
+    expiry: str
+    option_type: str
+    side: Side
+    delta_volume: float
+    premium: float
+    vol_oi: float
+    delta_notional: float
+    zero_dte: bool
+    confidence: Literal["low", "medium"]
+    ts_ms: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "contract": self.contract,
+            "strike": self.strike,
+            "expiry": self.expiry,
+            "option_type": self.option_type,
+            "side": self.side,
+            "delta_volume": self.delta_volume,
+            "premium": self.premium,
+            "vol_oi": self.vol_oi,
+            "delta_notional": self.delta_notional,
+            "zero_dte": self.zero_dte,
+            "confidence": self.confidence,
+            "ts_ms": self.ts_ms,
+        }
+
+
+def classify_side(snap: OptionSnapshot, max_skew_ms: int = 1_000) -> Side:
+    """Aggressor side of the latest print versus the latest quote (see module docstring)."""
+    price, bid, ask = snap.last_price, snap.bid, snap.ask
+    if price is None or bid is None or ask is None:
+        return "unknown"
+    if snap.quote_ts_ms is None or snap.trade_ts_ms is None:
+        return "unknown"
+    if abs(snap.quote_ts_ms - snap.trade_ts_ms) > max_skew_ms:
+        return "unknown"
+    if price >= ask:
+        return "buy"
+    if price <= bid:
+        return "sell"
+    return "mid"
+
+
+def interval_premium(prev: OptionSnapshot, cur: OptionSnapshot) -> float:
+    """Dollar premium traded between two snapshots of one contract (0 when volume fell)."""
+    dvol = cur.day_volume - prev.day_volume
+    if dvol <= 0:
+        return 0.0
+    m = cur.shares_per_contract
+    if cur.day_vwap is not None and (prev.day_vwap is not None or prev.day_volume == 0):
+        prev_notional = (prev.day_vwap or 0.0) * prev.day_volume
+        exact = (cur.day_vwap * cur.day_volume - prev_notional) * m
+        if exact > 0:
+            return exact
+    price = cur.last_price if cur.last_price is not None else cur.mid
+    return dvol * price * m if price is not None else 0.0
+
+
+@dataclass(slots=True)
+class _Bucket:
+    call_premium: float = 0.0
+    put_premium: float = 0.0
+    net_delta: float = 0.0
+
+    def add(self, option_type: str, signed_premium: float, delta_notional: float) -> None:
+        if option_type == "call":
+            self.call_premium += signed_premium
+        else:
+            self.put_premium += signed_premium
+        self.net_delta += delta_notional
+
+    def to_json(self) -> dict[str, float]:
+        return {
+            "call_premium": self.call_premium,
+            "put_premium": self.put_premium,
+            "net_delta": self.net_delta,
+        }
+
+
+@dataclass(slots=True)
+class _Scope:
+    total: _Bucket = field(default_factory=_Bucket)
+    by_strike: dict[float, _Bucket] = field(default_factory=dict)  # {strike: bucket}
+
+    def add(self, strike: float, option_type: str, premium: float, delta: float) -> None:
+        self.total.add(option_type, premium, delta)
+        self.by_strike.setdefault(strike, _Bucket()).add(option_type, premium, delta)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            **self.total.to_json(),
+            "by_strike": {f"{k:g}": v.to_json() for k, v in sorted(self.by_strike.items())},
+        }
+
+
+class FlowTracker:
+    """Compares each chain snapshot with the previous one per contract and emits alerts.
+
+    Call :meth:`update` once per poll with the whole chain. Not thread-safe; one owner.
+    """
+
+    def __init__(self, thresholds: FlowThresholds = FlowThresholds()) -> None:
+        self._t = thresholds
+        self._prev: dict[str, OptionSnapshot] = {}  # {ticker: last snapshot}
+        self._unusual_fired: set[str] = set()  # tickers alerted for vol/OI this session
+        self._day: date | None = None
+        self._all = _Scope()
+        self._zero = _Scope()
+
+    def update(
+        self, chain: Sequence[OptionSnapshot], spot: float, now_ms: int, today: date
+    ) -> list[FlowAlert]:
+        if self._day != today:
+            self._day = today
+            self._all, self._zero = _Scope(), _Scope()
+            self._unusual_fired.clear()
+        alerts: list[FlowAlert] = []
+        current: dict[str, OptionSnapshot] = {}
+        today_text = today.isoformat()
+        for snap in chain:
+            current[snap.ticker] = snap
+            prev = self._prev.get(snap.ticker)
+            if prev is None:
+                continue
+            if snap.day_volume < prev.day_volume:
+                self._unusual_fired.discard(snap.ticker)  # new session for this contract
+                continue
+            alerts.extend(
+                self._compare(prev, snap, spot, now_ms, snap.expiration_date == today_text)
+            )
+        self._prev = current
+        self._unusual_fired &= current.keys()
+        return alerts
+
+    def _compare(
+        self, prev: OptionSnapshot, cur: OptionSnapshot, spot: float, now_ms: int, zero: bool
+    ) -> list[FlowAlert]:
+        t = self._t
+        dvol = cur.day_volume - prev.day_volume
+        if dvol <= 0:
+            return []
+        m = cur.shares_per_contract
+        premium = interval_premium(prev, cur)
+        vol_oi = cur.day_volume / max(cur.open_interest, 1.0)
+        side = classify_side(cur, t.max_quote_skew_ms)
+        sign = _SIDE_SIGN[side]
+        delta_notional = sign * dvol * (cur.delta or 0.0) * m * spot
+        option_type = "call" if cur.contract_type == "call" else "put"
+        self._all.add(cur.strike, option_type, sign * premium, delta_notional)
+        if zero:
+            self._zero.add(cur.strike, option_type, sign * premium, delta_notional)
+
+        new_print = cur.trade_ts_ms is not None and cur.trade_ts_ms != prev.trade_ts_ms
+        size = cur.last_size if new_print and cur.last_size is not None else 0.0
+        print_premium = size * (cur.last_price or 0.0) * m
+        kinds: list[AlertKind] = []
+        ratio = t.vol_oi_0dte if zero else t.vol_oi
+        if (
+            vol_oi >= ratio
+            and cur.day_volume >= t.min_volume
+            and cur.ticker not in self._unusual_fired
+        ):
+            self._unusual_fired.add(cur.ticker)
+            kinds.append("unusual_vol_oi")
+        big = t.large_premium_0dte if zero else t.large_premium
+        if premium >= big or print_premium >= big:
+            kinds.append("large_premium")
+        if size >= t.block_contracts:
+            kinds.append("block")
+        if dvol >= t.sweep_contracts and side in ("buy", "sell") and dvol > size:
+            kinds.append("possible_sweep")
+        return [
+            FlowAlert(
+                id=f"{kind}:{cur.ticker}:{now_ms}",
+                kind=kind,
+                contract=cur.ticker,
+                strike=cur.strike,
+                expiry=cur.expiration_date,
+                option_type=option_type,
+                side=side,
+                delta_volume=dvol,
+                premium=premium,
+                vol_oi=vol_oi,
+                delta_notional=delta_notional,
+                zero_dte=zero,
+                confidence="low" if kind == "possible_sweep" else "medium",
+                ts_ms=now_ms,
+            )
+            for kind in kinds
+        ]
+
+    def aggregates(self) -> dict[str, object]:
+        """Session flow so far: ``{"all": scope, "zero_dte": scope}``; each scope is
+        ``{call_premium, put_premium, net_delta, by_strike: {"6000": {...}}}``. Premiums are
+        signed by side (buy +, sell -, mid/unknown 0); net_delta is delta notional in $."""
+        return {"all": self._all.to_json(), "zero_dte": self._zero.to_json()}
