@@ -79,6 +79,10 @@ class Settings:
     massive_timeout_s: float = 10.0
     log_level: str = "INFO"
 
+    # SPX analytics cadences (docs/analytics.md).
+    gex_s: float = 15.0
+    levels_s: float = 5.0
+
     # Access control (docs/security.md). "pin" (default) or "off" (local development only).
     auth: str = "pin"
     # The PIN; unset means one is generated at each start and printed with a login URL.
@@ -180,6 +184,8 @@ class Settings:
                 env, "SPOTLIGHT_MASSIVE_CHAIN_S", d.massive_chain_s, float, lambda v: v >= 1
             ),
             log_level=env.get("SPOTLIGHT_LOG_LEVEL", d.log_level).upper(),
+            gex_s=_get(env, "SPOTLIGHT_GEX_S", d.gex_s, float, lambda v: v >= 1),
+            levels_s=_get(env, "SPOTLIGHT_LEVELS_S", d.levels_s, float, lambda v: v >= 1),
             auth=_choice(env, "SPOTLIGHT_AUTH", d.auth, ("pin", "off")),
             pin=env.get("SPOTLIGHT_PIN") or None,
             secret_key=env.get("SPOTLIGHT_SECRET_KEY") or None,

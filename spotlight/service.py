@@ -27,6 +27,7 @@ from spotlight.config import Settings
 from spotlight.hub.epoch import Epoch
 from spotlight.hub.history import History
 from spotlight.hub.hub import Hub
+from spotlight.market.analytics_actor import AnalyticsActor, ChannelCadence
 from spotlight.market.massive.budget import RequestBudget
 from spotlight.market.massive.client import MassiveClient
 from spotlight.market.massive.source import MassiveCadence, MassiveSource
@@ -89,6 +90,7 @@ class SpotlightService:
         self.shutting_down = False
         self.gc: dict[str, object] = {}
         self.source: MarketSource | None = None
+        self.analytics: AnalyticsActor | None = None
 
     @asynccontextmanager
     async def open_source(self) -> AsyncIterator[MarketSource]:
@@ -144,7 +146,17 @@ class SpotlightService:
     async def _run_with(
         self, source: MarketSource, task_status: trio.TaskStatus[SpotlightService]
     ) -> None:
-        market = MarketSupervisor(self.pipeline, source, self.source_reason, self.restart_policy)
+        s = self.settings
+        self.analytics = AnalyticsActor(
+            self.hub,
+            self.pipeline,
+            source,
+            self.clock,
+            ChannelCadence(gex_s=s.gex_s, levels_s=s.levels_s),
+        )
+        market = MarketSupervisor(
+            self.pipeline, source, self.source_reason, self.restart_policy, self.analytics
+        )
         flusher = Flusher()
         self.tree.state = "running"
         try:

@@ -14,6 +14,7 @@ from functools import partial
 
 import trio
 
+from spotlight.market.analytics_actor import AnalyticsActor
 from spotlight.market.source import MarketSource
 from spotlight.pipeline import Pipeline
 from spotlight.runtime.supervisor import RestartPolicy, supervise
@@ -29,11 +30,13 @@ class MarketSupervisor:
         source: MarketSource,
         reason: str,
         policy: RestartPolicy | None = None,
+        analytics: AnalyticsActor | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.source = source
         self.reason = reason
         self.policy = policy or RestartPolicy()
+        self.analytics = analytics
 
     async def run(
         self, node: ActorNode, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -56,4 +59,8 @@ class MarketSupervisor:
                 partial(self.source.run, sink=self.pipeline.inbox.send),
                 self.policy,
             )
+            if self.analytics is not None:
+                await nursery.start(
+                    supervise, node, "analytics", "analytics", self.analytics.run, self.policy
+                )
             task_status.started()

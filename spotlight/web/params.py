@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from spotlight.analytics.channels import CHANNELS
 from spotlight.market.bars import UnknownTimeframe, parse_timeframe
 from spotlight.protocol.resume import BadEventId, EventId, parse_event_id
 from spotlight.web.errors import ApiError
 
-__all__ = ["int_param", "resume_point", "symbol_list", "timeframe_param"]
+__all__ = ["channel_list", "int_param", "resume_point", "symbol_list", "timeframe_param"]
 
 
 def symbol_list(raw: str | None, known: Sequence[str], *, name: str = "symbols") -> list[str]:
@@ -32,6 +33,26 @@ def symbol_list(raw: str | None, known: Sequence[str], *, name: str = "symbols")
     if not out:
         raise ApiError(400, "missing_symbols", f"{name} is empty; available: {','.join(known)}")
     return out
+
+
+def channel_list(raw: str | None) -> tuple[str, ...]:
+    """``channels=gex:SPX,regime:update``: known SPX channels, in order, without repeats."""
+    if raw is None or not raw.strip():
+        return ()
+    out: list[str] = []
+    for part in raw.split(","):
+        name = part.strip()
+        if not name:
+            continue
+        if name not in CHANNELS:
+            raise ApiError(
+                400,
+                "unknown_channel",
+                f"unknown channel {name[:40]!r}; available: {','.join(CHANNELS)}",
+            )
+        if name not in out:
+            out.append(name)
+    return tuple(out)
 
 
 def timeframe_param(raw: str | None, default: str = "1m") -> str:

@@ -21,7 +21,7 @@ from spotlight.protocol.resume import EventId
 from spotlight.protocol.topics import stream_topics
 from spotlight.service import SpotlightService
 from spotlight.web.errors import ApiError
-from spotlight.web.params import resume_point, symbol_list, timeframe_param
+from spotlight.web.params import channel_list, resume_point, symbol_list, timeframe_param
 
 __all__ = [
     "SSE_PATH",
@@ -43,6 +43,7 @@ class SSERequest:
     timeframe: str
     resume: EventId | None
     topics: tuple[str, ...]
+    channels: tuple[str, ...] = ()
 
 
 def parse_sse_request(
@@ -52,12 +53,18 @@ def parse_sse_request(
     if method != "GET":
         raise ApiError(405, "method_not_allowed", f"{SSE_PATH} accepts GET only")
     args = dict(parse_qsl(query, keep_blank_values=True))
-    symbols = symbol_list(args.get("symbols"), service.settings.symbols)
+    channels = channel_list(args.get("channels"))
+    symbols = (
+        symbol_list(args.get("symbols"), service.settings.symbols)
+        if args.get("symbols") or not channels
+        else []
+    )
     timeframe = timeframe_param(args.get("timeframe"))
     resume = resume_point(args, last_event_id)
     if service.shutting_down:
         raise ApiError(503, "shutting_down", "server is restarting; reconnect shortly")
-    return SSERequest(symbols, timeframe, resume, stream_topics(symbols, timeframe))
+    topics = (*stream_topics(symbols, timeframe), *channels)
+    return SSERequest(symbols, timeframe, resume, topics, channels)
 
 
 # A subscriber waits at most this long for a stale price to be fetched before its snapshot
@@ -93,7 +100,16 @@ def new_session(
 
 def snapshot_for(service: SpotlightService, req: SSERequest) -> Callable[[], object]:
     """The fresh-start snapshot: latest bar per symbol and timeframe, last trade and quote."""
-    return lambda: {**service.pipeline.snapshot(req.symbols), "timeframe": req.timeframe}
+
+    def snapshot() -> object:
+        latest = service.analytics.latest if service.analytics is not None else {}
+        return {
+            **service.pipeline.snapshot(req.symbols),
+            "timeframe": req.timeframe,
+            "channels": {c: latest.get(c) for c in req.channels},
+        }
+
+    return snapshot
 
 
 def new_sse_writer(

@@ -21,6 +21,7 @@ then it is cancelled and closed.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from functools import partial
 from http import HTTPStatus
@@ -102,7 +103,11 @@ async def serve_sse_socket(
                 writer.session.inbox.direct = partial(_direct_write, sock, writer)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(_until_peer_closes, sock, nursery.cancel_scope)
-                    await _write_loop(sock, writer)
+                    # Caught here, inside the nursery: escaping it, the error would arrive as
+                    # an ExceptionGroup that no `except OSError` matches, and a client
+                    # vanishing mid-write would take the server down.
+                    with contextlib.suppress(OSError):
+                        await _write_loop(sock, writer)
                     nursery.cancel_scope.cancel()
         finally:
             writer.finish()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import struct
 from typing import Any
 
 import trio
@@ -134,3 +135,19 @@ def _dechunk(body: bytes) -> list[bytes]:
         out.append(rest[:size])
         body = rest[size + 2 :]
     return out
+
+
+async def test_clients_vanishing_mid_write_never_take_the_server_down() -> None:
+    """Connections reset (RST) while data flows: each ends quietly, the server stays up."""
+    async with running_server(**HOT) as srv, http(srv.url) as c:
+        port = int(srv.url.rsplit(":", 1)[1])
+        for _ in range(80):
+            stream = await _raw_stream(port, "/realtime/sse?symbols=SPY,QQQ,I:SPX", 4096)
+            await stream.receive_some(1024)  # the stream is flowing
+            # SO_LINGER 0: close() sends RST, so the server's next write fails at once.
+            stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            await stream.aclose()
+        await wait_for(lambda: len(srv.service.clients) == 0)
+        assert (await c.get("/health")).status_code == 200
+        async with sse(c, "/realtime/sse?symbols=SPY") as s:
+            await s.until(lambda f: f.event == "tick")
