@@ -150,8 +150,8 @@ class AnalyticsActor:
                 self.publish(
                     "flow:alert",
                     {
-                        "alerts": [a.to_json() for a in alerts],
-                        "aggregates": self.flow.aggregates(),
+                        "alerts": [camel(a.to_json()) for a in alerts],
+                        "aggregates": camel(self.flow.aggregates()),
                         "asOf": self.clock.now_ms(),
                     },
                     conflate=False,
@@ -221,7 +221,7 @@ class AnalyticsActor:
             )
         )
         self.publish(
-            "setups:update", {"setups": [s.to_json() for s in setups], "asOf": inputs.now_ms}
+            "setups:update", {"setups": [camel(s.to_json()) for s in setups], "asOf": inputs.now_ms}
         )
         state = CoachState(
             now_ms=inputs.now_ms,
@@ -236,7 +236,23 @@ class AnalyticsActor:
             flow_alerts=self._flow_alerts,
         )
         for message in self.coach.observe(state):
-            self.publish("coach:message", message.to_json(), conflate=False)
+            self.publish("coach:message", camel(message.to_json()), conflate=False)
+
+
+def camel(value: Any) -> Any:
+    """snake_case keys -> camelCase, recursively: every channel payload uses one style."""
+    if isinstance(value, dict):
+        return {_camel_key(k): camel(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [camel(v) for v in value]
+    return value
+
+
+def _camel_key(key: object) -> object:
+    if not isinstance(key, str) or "_" not in key:
+        return key
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _remaining_fraction(now: dt.datetime) -> float:

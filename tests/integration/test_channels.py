@@ -38,6 +38,16 @@ async def test_one_subscription_captures_all_nine_channels() -> None:
     assert {lv["family"] for lv in levels["levels"]} >= {"round"}
     regime = seen["regime:update"]
     assert isinstance(regime, dict) and regime["gamma"] in {"POS", "NEG", "TRANSITION", "UNKNOWN"}
+    # One key style on the wire: camelCase everywhere.
+    def snake_keys(value: object) -> list[str]:
+        if isinstance(value, dict):
+            own = [k for k in value if isinstance(k, str) and "_" in k]
+            return own + [k for v in value.values() for k in snake_keys(v)]
+        if isinstance(value, list):
+            return [k for v in value for k in snake_keys(v)]
+        return []
+
+    assert {name: snake_keys(p) for name, p in seen.items() if snake_keys(p)} == {}
     # Channel events are sequenced with everything else.
     seqs = [f.seq for f in frames if f.event in CHANNELS]
     assert seqs == sorted(set(seqs))
