@@ -71,6 +71,11 @@ def hypercorn_config(service: SpotlightService) -> Config:
     config.errorlog = logging.getLogger("hypercorn.error")
     config.keep_alive_timeout = 75
     config.backlog = service.settings.backlog
+    # WebSocket dead-peer detection: protocol pings; a peer that stops answering is closed.
+    config.websocket_ping_interval = 20.0
+    # Commands are small; far larger frames are refused by hypercorn (our own, smaller bound
+    # answers with an error message: web/ws_prices.py).
+    config.websocket_max_message_size = 1 << 20
     return config
 
 

@@ -160,6 +160,10 @@ class ClientInbox:
             return
         await self._writer.park()
 
+    def nudge(self) -> None:
+        """Wake the writer for work outside the queue (a transport's control messages)."""
+        self._notify()
+
     def poke(self) -> None:
         """Ask the writer for a heartbeat at its next write."""
         self.heartbeat_due = True

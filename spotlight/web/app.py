@@ -25,6 +25,7 @@ from spotlight.web.history_api import install_history_routes
 from spotlight.web.ops import install_ops_routes
 from spotlight.web.sse_endpoint import handle_sse
 from spotlight.web.sse_request import SSE_PATH
+from spotlight.web.ws_prices import install_ws_routes
 
 __all__ = ["SpotlightApp", "create_app", "request_view"]
 
@@ -42,6 +43,7 @@ def create_app(service: SpotlightService) -> QuartTrio:
     install_ops_routes(app, service)
     install_history_routes(app, service)
     install_auth_routes(app, service)
+    install_ws_routes(app, service)
     return app
 
 

@@ -246,3 +246,17 @@ async def test_websocket_upgrades_are_refused_with_distinct_close_codes(tmp_path
                     except ConnectionClosed as closed:
                         assert closed.reason is not None
                         assert closed.reason.code == code, (url, headers, closed.reason)
+
+
+async def test_a_stream_token_opens_the_websocket(tmp_path: Path) -> None:
+    from trio_websocket import open_websocket_url
+
+    async with running_server(**auth_on(tmp_path)) as srv, http(srv.url) as c:
+        await login(c)
+        token = (await c.get("/api/auth/token")).json()["token"]
+        url = srv.url.replace("http://", "ws://") + f"/ws/prices?token={token}"
+        async with open_websocket_url(url) as ws:
+            await ws.send_message('{"type": "subscribe", "symbols": ["SPY"]}')
+            with trio.fail_after(10):
+                first = await ws.get_message()
+            assert '"type":"snapshot"' in str(first)

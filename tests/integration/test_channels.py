@@ -38,6 +38,7 @@ async def test_one_subscription_captures_all_nine_channels() -> None:
     assert {lv["family"] for lv in levels["levels"]} >= {"round"}
     regime = seen["regime:update"]
     assert isinstance(regime, dict) and regime["gamma"] in {"POS", "NEG", "TRANSITION", "UNKNOWN"}
+
     # One key style on the wire: camelCase everywhere.
     def snake_keys(value: object) -> list[str]:
         if isinstance(value, dict):
