@@ -40,6 +40,7 @@ __all__ = [
     "gex_payload",
     "levels_payload",
     "regime_payload",
+    "session_swing",
 ]
 
 # Every channel a client may subscribe to (SSE ``channels=``; WebSocket later).
@@ -129,7 +130,7 @@ def levels_payload(inputs: ChannelInputs) -> tuple[dict[str, Any], list[Level]]:
         opening=opening,
         vwap=vwap,
         gamma_levels=gamma_levels(inputs.gex_spx),
-        swing=None,
+        swing=session_swing(inputs.spx_minutes),
         spot=inputs.spx,
     )
     return {
@@ -148,6 +149,20 @@ def levels_payload(inputs: ChannelInputs) -> tuple[dict[str, Any], list[Level]]:
         else {"vwap": vwap.vwap, "sigma": vwap.sigma, "source": "SPY volume x SPX/SPY ratio"},
         "asOf": inputs.now_ms,
     }, levels
+
+
+def session_swing(minutes: Sequence[Bar]) -> tuple[float, float, bool] | None:
+    """(low, high, up) of today's session so far: up when the high came after the low.
+
+    None before 10 minutes of bars: a swing that young would put Fibonacci levels on noise.
+    """
+    if len(minutes) < 10:
+        return None
+    low = min(minutes, key=lambda b: b.low)
+    high = max(minutes, key=lambda b: b.high)
+    if high.high <= low.low:
+        return None
+    return low.low, high.high, high.start_ms >= low.start_ms
 
 
 def _level_json(lv: Level) -> dict[str, Any]:

@@ -204,3 +204,19 @@ def test_all_levels_weights() -> None:
     assert sum(1 for f, _ in by if f == "fib") == 9  # prior-day swing by default
     assert by["round", "round100:6000"] == 1.0
     assert all_levels() == []
+
+
+def test_session_swing_direction_and_minimum() -> None:
+    from spotlight.analytics.channels import session_swing
+    from spotlight.market.bars import Bar
+
+    t0 = 1_766_154_600_000
+
+    def bar(i: int, lo: float, hi: float) -> Bar:
+        return Bar("I:SPX", "1m", t0 + i * 60_000, lo, hi, lo, hi, 0.0, 1)
+
+    rising = [bar(i, 6000 + i, 6001 + i) for i in range(12)]
+    assert session_swing(rising) == (6000, 6012, True)
+    falling = [bar(i, 6020 - i, 6021 - i) for i in range(12)]
+    assert session_swing(falling) == (6009, 6021, False)
+    assert session_swing(rising[:5]) is None
