@@ -13,7 +13,9 @@ A bug in an engine raises out of here and the supervisor restarts the actor; mis
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing as mp
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,18 +26,19 @@ from spotlight.analytics.channels import (
     ChannelInputs,
     clusters_payload,
     gamma_levels,
-    gex_payload,
     levels_payload,
     regime_payload,
 )
 from spotlight.analytics.clusters import Zone
 from spotlight.analytics.coach import Coach, CoachState
-from spotlight.analytics.flow import FlowAlert, FlowTracker
+from spotlight.analytics.flow import FlowAlert
 from spotlight.analytics.regime import classify
 from spotlight.analytics.session import SessionCalendar
 from spotlight.analytics.setups import SetupInputs, buffer_points, detect_setups
 from spotlight.hub.hub import Hub
+from spotlight.market.analytics_worker import ChainJob, analyze, chains_job
 from spotlight.market.bars import EXCHANGE_TZ, Bar, rollup
+from spotlight.market.simulated_source import SimulatedSource
 from spotlight.market.source import MarketSource
 from spotlight.pipeline import Pipeline
 from spotlight.runtime.clock import WallClock
@@ -68,9 +71,9 @@ class AnalyticsActor:
         self.cadence = cadence or ChannelCadence()
         self.calendar = calendar or SessionCalendar()
         self.basis = BasisTracker(30)
-        self.flow = FlowTracker()
         self.coach = Coach()
-        self._flow_alerts: list[FlowAlert] = []
+        self._flow_alerts: list[FlowAlert] = []  # the SPX flow alerts of the last update
+        self._pool: ProcessPoolExecutor | None = None
         self.latest: dict[str, Any] = {}  # {channel: newest payload}
         self.published: dict[str, int] = {}  # {channel: count}
         self._zones: list[Zone] = []
@@ -87,6 +90,8 @@ class AnalyticsActor:
     ) -> None:
         node.stats = lambda: {"published": dict(self.published)}
         c = self.cadence
+        # One worker process: it keeps the simulated option book and the flow tracker.
+        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
         self.publish(
             "coach:message",
             {
@@ -99,11 +104,15 @@ class AnalyticsActor:
             },
             conflate=False,
         )
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(self._every, c.gex_s, self._gex)
-            nursery.start_soon(self._every, c.basis_s, self._basis)
-            nursery.start_soon(self._every, c.levels_s, self._levels)
-            task_status.started()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._every, c.gex_s, self._gex)
+                nursery.start_soon(self._every, c.basis_s, self._basis)
+                nursery.start_soon(self._every, c.levels_s, self._levels)
+                task_status.started()
+        finally:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     async def _every(self, interval_s: float, step: Callable[[], Awaitable[None]]) -> None:
         while True:
@@ -130,32 +139,42 @@ class AnalyticsActor:
 
     # -- cadences ---------------------------------------------------------------------------
     async def _gex(self) -> None:
-        chains = await self.source.option_chains()
-        now = dt.datetime.fromtimestamp(self.clock.now_ms() / 1000, EXCHANGE_TZ)
+        """GEX and flow, computed in the worker process (see analytics_worker.py)."""
+        assert self._pool is not None
+        job = await self._chain_job()
+        if job is None:
+            return
+        spots = {
+            u: (t.price if (t := self.pipeline.last_trade.get(u)) else None)
+            for u in ("I:SPX", "SPY")
+        }
+        future = self._pool.submit(analyze, job, spots, self.clock.now_ms())
+        # This thread only waits on a lock (no GIL held); the work runs on the other core.
+        result = await trio.to_thread.run_sync(future.result, abandon_on_cancel=True)
         for underlying, channel in (("I:SPX", "gex:SPX"), ("SPY", "gex:SPY")):
-            entry = chains.get(underlying)
-            if not entry or not entry[1]:
-                continue
-            chain = entry[1]
-            trade = self.pipeline.last_trade.get(underlying)
-            spot = trade.price if trade else chain[0].underlying_value
-            if not spot:
-                continue
-            payload = await trio.to_thread.run_sync(gex_payload, chain, spot, now, self.calendar)
-            payload["underlying"] = underlying
-            self.publish(channel, payload)
-            if underlying == "I:SPX":
-                alerts = self.flow.update(chain, spot, self.clock.now_ms(), now.date())
-                self._flow_alerts = alerts
-                self.publish(
-                    "flow:alert",
-                    {
-                        "alerts": [camel(a.to_json()) for a in alerts],
-                        "aggregates": camel(self.flow.aggregates()),
-                        "asOf": self.clock.now_ms(),
-                    },
-                    conflate=False,
-                )
+            payload = result["gex"].get(underlying)
+            if payload is not None:
+                self.publish(channel, payload)
+        flow = result["flow"]
+        if flow is not None:
+            self._flow_alerts = flow["alerts"]
+            self.publish(
+                "flow:alert",
+                {
+                    "alerts": [camel(a.to_json()) for a in self._flow_alerts],
+                    "aggregates": camel(flow["aggregates"]),
+                    "asOf": self.clock.now_ms(),
+                },
+                conflate=False,
+            )
+
+    async def _chain_job(self) -> ChainJob | None:
+        source = self.source
+        if isinstance(source, SimulatedSource):
+            cfg = source.simulator.config
+            return ("sim", cfg.seed, source.simulator.start_ms, cfg.trades_per_second)
+        chains = await source.option_chains()
+        return chains_job(chains) if chains else None
 
     async def _basis(self) -> None:
         spx = self.pipeline.last_trade.get("I:SPX")

@@ -1,0 +1,74 @@
+"""The heavy analytics, run in a worker process so the event loop never waits for them.
+
+Pricing a few thousand options over a 481-point spot grid (GEX profiles), generating the
+simulator's chains and diffing chains for flow take a few hundred ms of pure Python. In a
+thread they would hold the GIL, and the server's event loop, which releases the GIL on every
+socket send, would wait up to the 5 ms switch interval to get it back: measured, p99
+publish-to-receive at 1,000 clients went from ~21 ms to ~290 ms (docs/benchmarks.md). In a
+process they run on the other core; only small payloads come back.
+
+The worker keeps state between calls (the simulated option book, the flow tracker), so the
+pool has exactly one worker. Everything here is a plain top-level function (picklable).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from spotlight.analytics.channels import gex_payload
+from spotlight.analytics.flow import FlowTracker
+from spotlight.analytics.session import SessionCalendar
+from spotlight.market.bars import EXCHANGE_TZ
+from spotlight.market.massive.models import OptionSnapshot
+
+__all__ = ["ChainJob", "analyze"]
+
+# ("sim", seed, start_ms, trades_per_second) or ("chains", {underlying: [OptionSnapshot]})
+ChainJob = tuple[Any, ...]
+
+_book: Any = None  # OptionBook of the simulated market, built once per worker
+_book_key: tuple[int, int, float] | None = None
+_flow = FlowTracker()
+_calendar = SessionCalendar()
+
+
+def _sim_chains(
+    seed: int, start_ms: int, tps: float, now_ms: int
+) -> dict[str, list[OptionSnapshot]]:
+    global _book, _book_key
+    from spotlight.market.massive.fake_data import MarketData, OptionBook
+
+    key = (seed, start_ms, tps)
+    if _book is None or _book_key != key:
+        _book = OptionBook(MarketData(seed, start_ms, history_days=1, trades_per_second=tps))
+        _book_key = key
+    return {u: [OptionSnapshot.parse(x) for x in _book.chain(u, now_ms)] for u in ("I:SPX", "SPY")}
+
+
+def analyze(job: ChainJob, spots: Mapping[str, float | None], now_ms: int) -> dict[str, Any]:
+    """GEX payloads per underlying and the flow update for SPX, from one chain job."""
+    chains = _sim_chains(job[1], job[2], job[3], now_ms) if job[0] == "sim" else dict(job[1])
+    now = dt.datetime.fromtimestamp(now_ms / 1000, EXCHANGE_TZ)
+    out: dict[str, Any] = {"gex": {}, "flow": None}
+    for underlying, chain in chains.items():
+        if not chain:
+            continue
+        spot = spots.get(underlying) or chain[0].underlying_value
+        if not spot:
+            continue
+        payload = gex_payload(chain, spot, now, _calendar)
+        payload["underlying"] = underlying
+        out["gex"][underlying] = payload
+        if underlying == "I:SPX":
+            alerts = _flow.update(chain, spot, now_ms, now.date())
+            out["flow"] = {
+                "alerts": alerts,
+                "aggregates": _flow.aggregates(),
+            }
+    return out
+
+
+def chains_job(chains: Mapping[str, tuple[int, Sequence[OptionSnapshot]]]) -> ChainJob:
+    return ("chains", {u: list(c) for u, (_, c) in chains.items()})
