@@ -33,7 +33,6 @@ from spotlight.analytics.clusters import Zone
 from spotlight.analytics.coach import Coach, CoachState
 from spotlight.analytics.flow import FlowAlert
 from spotlight.analytics.regime import classify
-from spotlight.analytics.session import SessionCalendar
 from spotlight.analytics.setups import SetupInputs, buffer_points, detect_setups
 from spotlight.hub.hub import Hub
 from spotlight.market.analytics_worker import ChainJob, analyze, chains_job
@@ -62,14 +61,12 @@ class AnalyticsActor:
         source: MarketSource,
         clock: WallClock,
         cadence: ChannelCadence | None = None,
-        calendar: SessionCalendar | None = None,
     ) -> None:
         self.hub = hub
         self.pipeline = pipeline
         self.source = source
         self.clock = clock
         self.cadence = cadence or ChannelCadence()
-        self.calendar = calendar or SessionCalendar()
         self.basis = BasisTracker(30)
         self.coach = Coach()
         self._flow_alerts: list[FlowAlert] = []  # the SPX flow alerts of the last update

@@ -31,7 +31,22 @@ ChainJob = tuple[Any, ...]
 _book: Any = None  # OptionBook of the simulated market, built once per worker
 _book_key: tuple[int, int, float] | None = None
 _flow = FlowTracker()
-_calendar = SessionCalendar()
+_calendars: dict[int, SessionCalendar] = {}  # {year: NYSE calendar of that year and the next}
+
+
+def nyse_calendar(year: int) -> SessionCalendar:
+    """Holidays and 13:00 early closes of ``year`` and ``year + 1`` (NYSE rules, so 0DTE
+    time to expiry is right on the day after Thanksgiving and on Christmas Eve)."""
+    from spotlight.market.massive.fake_data import early_closes, holidays
+
+    cal = _calendars.get(year)
+    if cal is None:
+        years = (year, year + 1)
+        cal = _calendars[year] = SessionCalendar(
+            early_closes={d: dt.time(13, 0) for y in years for d in early_closes(y)},
+            holidays={d for y in years for d in holidays(y)},
+        )
+    return cal
 
 
 def _sim_chains(
@@ -58,7 +73,7 @@ def analyze(job: ChainJob, spots: Mapping[str, float | None], now_ms: int) -> di
         spot = spots.get(underlying) or chain[0].underlying_value
         if not spot:
             continue
-        payload = gex_payload(chain, spot, now, _calendar)
+        payload = gex_payload(chain, spot, now, nyse_calendar(now.year))
         payload["underlying"] = underlying
         out["gex"][underlying] = payload
         if underlying == "I:SPX":

@@ -77,3 +77,21 @@ def test_year_fraction_and_floor() -> None:
 def test_default_calendar_has_no_closures() -> None:
     cal = SessionCalendar()
     assert cal.minutes_to_expiry(et(THANKSGIVING, 15), BLACK_FRIDAY, False) == 60 + 390
+
+
+def test_the_workers_calendar_knows_nyse_early_closes_and_holidays() -> None:
+    import datetime as dt
+
+    from spotlight.market.analytics_worker import nyse_calendar
+
+    cal = nyse_calendar(2025)
+    ny = dt.timezone(dt.timedelta(hours=-5))
+    # Friday after Thanksgiving 2025 closes at 13:00: 11:00 leaves 120 trading minutes.
+    assert (
+        cal.minutes_to_expiry(
+            dt.datetime(2025, 11, 28, 11, 0, tzinfo=ny), dt.date(2025, 11, 28), am_settled=False
+        )
+        == 120
+    )
+    assert not cal.is_trading_day(dt.date(2025, 12, 25))
+    assert not cal.is_trading_day(dt.date(2026, 1, 1))  # the next year is covered too
