@@ -81,6 +81,9 @@ async def test_bad_commands_get_errors_and_the_connection_stays_up() -> None:
             assert err["payload"]["detail"]
         await send(ws, {"type": "ping", "id": "still here"})
         assert (await until(ws, "pong"))["payload"]["id"] == "still here"
+        # Binary-safe: the same command in a binary frame (UTF-8 JSON) works too.
+        await ws.send_message(orjson.dumps({"type": "ping", "id": "bytes ✓"}))
+        assert (await until(ws, "pong"))["payload"]["id"] == "bytes ✓"
         assert srv.service.ready  # the server took all of it in its stride
 
 
