@@ -35,7 +35,7 @@ from spotlight.analytics.flow import FlowAlert
 from spotlight.analytics.regime import classify
 from spotlight.analytics.setups import SetupInputs, buffer_points, detect_setups
 from spotlight.hub.hub import Hub
-from spotlight.market.analytics_worker import ChainJob, analyze, chains_job
+from spotlight.market.analytics_worker import ChainJob, analyze, chains_job, lower_priority
 from spotlight.market.bars import EXCHANGE_TZ, Bar, rollup
 from spotlight.market.simulated_source import SimulatedSource
 from spotlight.market.source import MarketSource
@@ -88,7 +88,9 @@ class AnalyticsActor:
         node.stats = lambda: {"published": dict(self.published)}
         c = self.cadence
         # One worker process: it keeps the simulated option book and the flow tracker.
-        self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+        self._pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=mp.get_context("spawn"), initializer=lower_priority
+        )
         self.publish(
             "coach:message",
             {
