@@ -36,6 +36,7 @@ from spotlight.market.massive import (
     market_ticker,
     reference_ticker,
 )
+from spotlight.market.massive.endpoints import ENDPOINTS
 
 AUTH = f"Bearer {KEY}"
 
@@ -436,17 +437,8 @@ async def test_the_key_never_shows_in_repr_urls_or_records() -> None:
         assert KEY not in str(request.url)
         assert request.headers["Authorization"] == AUTH
     assert all(KEY not in repr(r) for r in up.records)
-    assert {r.endpoint for r in up.records} == {
-        "aggs",
-        "last_trade",
-        "last_nbbo",
-        "market_status",
-        "holidays",
-        "options_contracts",
-        "options_chain",
-        "option_contract",
-        "indices",
-    }
+    # Every endpoint the fake (and the metrics) know by name, and no other.
+    assert {r.endpoint for r in up.records} == set(ENDPOINTS)
 
 
 async def test_the_free_budget_paces_and_serializes_requests(

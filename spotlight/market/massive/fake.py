@@ -71,6 +71,7 @@ from hypercorn.trio import serve
 from quart import Response, request
 from quart_trio import QuartTrio
 
+from spotlight.market.massive.endpoints import ENDPOINTS
 from spotlight.market.massive.fake_data import (
     INDEX_NAMES,
     STOCKS,
@@ -100,17 +101,6 @@ __all__ = [
     "run_fake_massive",
 ]
 
-ENDPOINTS: tuple[str, ...] = (
-    "aggs",
-    "last_trade",
-    "last_nbbo",
-    "market_status",
-    "holidays",
-    "options_contracts",
-    "options_chain",
-    "option_contract",
-    "indices",
-)
 _PARAMS: dict[str, frozenset[str]] = {
     "latency": frozenset({"seconds"}),
     "status": frozenset({"code", "body"}),
