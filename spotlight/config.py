@@ -105,6 +105,17 @@ class Settings:
     # only checked when a stream connects, so it can be short.
     stream_token_ttl_s: float = 120.0
 
+    # Recording the live inputs for replays (docs/replay.md), under data_dir/recordings.
+    record: bool = True
+    record_days: int = 7  # exchange dates kept
+    record_max_mb: int = 2048  # total size kept; the oldest segments go first
+    record_fsync: bool = True  # fsync each block (~1 s of data): survives power loss
+    # Replays: how many run at once (whole server), and each one's bounds.
+    replay_max: int = 2
+    replay_max_mb: int = 256
+    replay_max_hours: float = 72.0  # longest range one replay may cover
+    replay_history_events: int = 10_000  # resume history per replay
+
     @property
     def market_source(self) -> tuple[str, str]:
         """(source, reason) as shown in /api/diag."""
@@ -204,6 +215,26 @@ class Settings:
                 float,
                 lambda v: 5 <= v <= 86400,
             ),
+            record=_flag(env, "SPOTLIGHT_RECORD", d.record),
+            record_days=_get(env, "SPOTLIGHT_RECORD_DAYS", d.record_days, int, lambda v: v >= 1),
+            record_max_mb=_get(
+                env, "SPOTLIGHT_RECORD_MAX_MB", d.record_max_mb, int, lambda v: v >= 16
+            ),
+            record_fsync=_flag(env, "SPOTLIGHT_RECORD_FSYNC", d.record_fsync),
+            replay_max=_get(env, "SPOTLIGHT_REPLAY_MAX", d.replay_max, int, lambda v: v >= 0),
+            replay_max_mb=_get(
+                env, "SPOTLIGHT_REPLAY_MAX_MB", d.replay_max_mb, int, lambda v: v >= 16
+            ),
+            replay_max_hours=_get(
+                env, "SPOTLIGHT_REPLAY_MAX_HOURS", d.replay_max_hours, float, lambda v: v > 0
+            ),
+            replay_history_events=_get(
+                env,
+                "SPOTLIGHT_REPLAY_HISTORY_EVENTS",
+                d.replay_history_events,
+                int,
+                lambda v: v >= 1000,
+            ),
         )
 
 
@@ -233,6 +264,17 @@ def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str,
     if raw not in allowed:
         raise ConfigError(f"{name}={env.get(name)!r} must be one of {', '.join(allowed)}")
     return raw
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "on", "yes"):
+        return True
+    if raw in ("0", "false", "off", "no"):
+        return False
+    raise ConfigError(f"{name}={env.get(name)!r} must be on or off (1/0, true/false)")
 
 
 def _list(raw: str) -> tuple[str, ...]:

@@ -155,6 +155,25 @@ class _RestartCollector(Collector):
         yield fam
 
 
+class _RecorderCollector(Collector):
+    _COUNTERS = (
+        ("records", "spotlight_recording_records", "Records appended to the recording"),
+        ("dropped", "spotlight_recording_dropped", "Records dropped: the recording fell behind"),
+        ("errors", "spotlight_recording_errors", "Recording write or prune failures"),
+        ("bytesWritten", "spotlight_recording_bytes", "Bytes written to the recording"),
+    )
+
+    def __init__(self, stats: Callable[[], dict[str, object]]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats()
+        for key, name, doc in self._COUNTERS:
+            value = stats.get(key)
+            if isinstance(value, int):
+                yield CounterMetricFamily(name, doc, value=value)
+
+
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
@@ -212,6 +231,20 @@ class Metrics:
             ["endpoint"],
             registry=r,
         )
+        self.replays_active = Gauge(
+            "spotlight_replays_active", "Replays running or paused", registry=r
+        )
+        self.replays = Counter(
+            "spotlight_replays_total",
+            "Replays ended, by outcome (finished, stopped, failed, memory-limit)",
+            ["outcome"],
+            registry=r,
+        )
+        self.replay_events = Counter(
+            "spotlight_replay_events_published_total",
+            "Events published by replay hubs (all replays)",
+            registry=r,
+        )
         self._published_children: dict[str, Counter] = {}
 
     def count_massive_request(self, record: RequestRecord) -> None:
@@ -229,6 +262,10 @@ class Metrics:
 
     def watch_queues(self, source: Callable[[], Iterable[tuple[str, int, int]]]) -> None:
         self.registry.register(_QueueCollector(source))
+
+    def watch_recorder(self, stats: Callable[[], dict[str, object]]) -> None:
+        """Export the recorder's counters (read from it at scrape time)."""
+        self.registry.register(_RecorderCollector(stats))
 
     def watch_actors(self, source: Callable[[], Iterable[tuple[str, int]]]) -> None:
         """Export restarts per supervised actor, read from the actor tree at scrape time."""

@@ -16,7 +16,7 @@ next bucket's update.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import trio
@@ -24,7 +24,7 @@ import trio
 from spotlight.hub.hub import Hub
 from spotlight.market.bars import TIMEFRAMES, Bar, SymbolBars
 from spotlight.market.normalizer import TickNormalizer
-from spotlight.market.publisher import MarketPublisher, quote_json, trade_json
+from spotlight.market.publisher import MarketPublisher, SilentPublisher, quote_json, trade_json
 from spotlight.market.ticks import BarRevision, Quote, SourceStatus, Tick, Trade
 from spotlight.metrics import Metrics
 from spotlight.runtime.mailbox import Mailbox
@@ -61,14 +61,38 @@ class Pipeline:
         self.batches = 0
         self._metrics = metrics
         self._reported: dict[str, int] = {}
+        # The recorder (recording/recorder.py): called with each batch as it is ingested.
+        self.on_batch: Callable[[str, Any], None] | None = None
 
     def load_history(self, history: Mapping[str, Iterable[Bar]]) -> None:
         for symbol, bars in history.items():
             if symbol in self.bars:
                 self.bars[symbol].load_history(bars)
 
+    def restore(
+        self,
+        last_trades: Iterable[Trade],
+        last_quotes: Iterable[Quote],
+        status: SourceStatus | None,
+    ) -> None:
+        """Adopt the last prices and status captured with a recording's bars."""
+        self.last_trade.update((t.symbol, t) for t in last_trades if t.symbol in self.bars)
+        self.last_quote.update((q.symbol, q) for q in last_quotes if q.symbol in self.bars)
+        self.status = status
+
+    def warm(self, ticks: Iterable[Tick]) -> None:
+        """Ingest without publishing: a replay fast-forwards its state to its start."""
+        publisher, self.publisher = self.publisher, SilentPublisher(self.hub)
+        try:
+            self.ingest(ticks)
+        finally:
+            self.publisher = publisher
+
     def ingest(self, ticks: Iterable[Tick]) -> None:
         """Normalize, build bars and publish; synchronous, so one batch is one burst."""
+        if self.on_batch is not None:
+            ticks = ticks if isinstance(ticks, list) else list(ticks)
+            self.on_batch("ticks", ticks)
         publisher = self.publisher
         updates: dict[tuple[str, str], Bar] = {}  # {(symbol, timeframe): newest in-progress bar}
         quotes: dict[str, Quote] = {}  # {symbol: newest quote}

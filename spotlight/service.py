@@ -14,9 +14,10 @@ import os
 import resource
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import trio
@@ -24,10 +25,11 @@ import trio
 from spotlight.clients.flusher import Flusher
 from spotlight.clients.session import ClientRegistry
 from spotlight.config import Settings
+from spotlight.feed import Feed
 from spotlight.hub.epoch import Epoch
 from spotlight.hub.history import History
 from spotlight.hub.hub import Hub
-from spotlight.market.analytics_actor import AnalyticsActor, ChannelCadence
+from spotlight.market.analytics_actor import AnalyticsActor, ChannelCadence, analytics_pool
 from spotlight.market.massive.budget import RequestBudget
 from spotlight.market.massive.client import MassiveClient
 from spotlight.market.massive.source import MassiveCadence, MassiveSource
@@ -37,6 +39,9 @@ from spotlight.market.source import MarketSource
 from spotlight.market.supervisor import MarketSupervisor
 from spotlight.metrics import Metrics
 from spotlight.pipeline import Pipeline
+from spotlight.recording.recorder import Recorder, RecorderConfig, SegmentCapture
+from spotlight.recording.store import RecordingStore
+from spotlight.replay.manager import ReplayManager
 from spotlight.runtime.clock import SystemClock, WallClock
 from spotlight.runtime.gc_policy import apply_gc_policy
 from spotlight.runtime.supervisor import RestartPolicy, supervise
@@ -46,6 +51,10 @@ from spotlight.web.access import Access
 __all__ = ["SpotlightService"]
 
 log = logging.getLogger(__name__)
+
+# 1-minute bars per symbol saved at the start of each recording segment: the previous
+# sessions' levels and a full chart for a replay (~3 days).
+RECORDED_HISTORY_MINUTES = 3 * 1440
 
 
 class SpotlightService:
@@ -91,6 +100,66 @@ class SpotlightService:
         self.gc: dict[str, object] = {}
         self.source: MarketSource | None = None
         self.analytics: AnalyticsActor | None = None
+        self.live = Feed(
+            "live",
+            self.hub,
+            self.pipeline,
+            lambda: self.analytics.latest if self.analytics is not None else {},
+            self._refresh,
+        )
+        self.recordings = RecordingStore(Path(settings.data_dir) / "recordings")
+        self.recorder: Recorder | None = None
+        if settings.record:
+            self.recorder = Recorder(
+                self.recordings,
+                self.clock,
+                self.epoch.id,
+                self._capture,
+                RecorderConfig(
+                    keep_days=settings.record_days,
+                    max_bytes=settings.record_max_mb << 20,
+                    fsync=settings.record_fsync,
+                ),
+            )
+            self.pipeline.on_batch = self.recorder.append
+            self.metrics.watch_recorder(self.recorder.stats)
+        self.replays = ReplayManager(
+            settings,
+            self.clock,
+            self.metrics,
+            self.recordings,
+            self.pipeline,
+            lambda: self.source,
+            analytics_pool,
+        )
+
+    def feed(self, replay: str | None) -> Feed:
+        """The live feed, or the replay ``replay`` (``FeedNotFound`` if there is none)."""
+        if replay is None:
+            return self.live
+        return self.replays.feed(replay)
+
+    async def _refresh(self, symbols: Sequence[str]) -> None:
+        if self.source is not None:
+            await self.source.refresh(symbols, self.pipeline.ingest)
+
+    def _capture(self) -> SegmentCapture:
+        """The live state a recording segment starts from (docs/replay.md)."""
+        p = self.pipeline
+        latest = self.analytics.latest if self.analytics is not None else {}
+        return SegmentCapture(
+            header={
+                "version": 1,
+                "epoch": self.epoch.id,
+                "source": self.source_kind,
+                "symbols": list(p.symbols),
+            },
+            bars={s: b.history("1m", RECORDED_HISTORY_MINUTES) for s, b in p.bars.items()},
+            last_trades=list(p.last_trade.values()),
+            last_quotes=list(p.last_quote.values()),
+            status=p.status,
+            analytics={"gex:SPX": latest["gex:SPX"]} if "gex:SPX" in latest else {},
+        )
 
     @asynccontextmanager
     async def open_source(self) -> AsyncIterator[MarketSource]:
@@ -154,6 +223,8 @@ class SpotlightService:
             self.clock,
             ChannelCadence(gex_s=s.gex_s, levels_s=s.levels_s),
         )
+        if self.recorder is not None:
+            self.analytics.engine.on_step = self.recorder.append
         market = MarketSupervisor(
             self.pipeline, source, self.source_reason, self.restart_policy, self.analytics
         )
@@ -161,6 +232,11 @@ class SpotlightService:
         self.tree.state = "running"
         try:
             async with trio.open_nursery() as nursery:
+                if self.recorder is not None:
+                    await nursery.start(
+                        supervise, self.tree, "recorder", "recorder", self.recorder.run
+                    )
+                await nursery.start(supervise, self.tree, "replays", "manager", self.replays.run)
                 await nursery.start(
                     supervise,
                     self.tree,
@@ -212,6 +288,12 @@ class SpotlightService:
             "memory": {**_memory(), "gc": {**self.gc, "counts": list(gc.get_count())}},
             "hub": self.hub.stats(),
             "pipeline": self.pipeline.stats(),
+            "recording": {
+                "enabled": self.recorder is not None,
+                "dir": str(self.recordings.root),
+                **(self.recorder.stats() if self.recorder is not None else {}),
+            },
+            "replays": self.replays.diag(),
             "actors": self.tree.to_json(max_children=max_clients),
             "clients": {
                 "count": len(clients),

@@ -34,6 +34,8 @@ FAST = Settings(
     shutdown_grace_s=2.0,
     # The streaming tests are about streaming; access control has its own tests.
     auth="off",
+    # Nothing is written under the user's data directory; replay tests record to tmp_path.
+    record=False,
 )
 
 

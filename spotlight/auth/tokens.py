@@ -60,7 +60,8 @@ _MAC_BYTES: Final = 32
 _RAW_BYTES: Final = _BODY.size + _MAC_BYTES  # 66
 _TOKEN_CHARS: Final = (_RAW_BYTES * 8 + 5) // 6  # 88, unpadded base64
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_-]+")
-_Outcome = tuple[bool, CheckReason | None, float | None]  # (ok, reason, expires_at)
+# (ok, reason, expires_at, id): id is the value's random id (hex) when the signature is good
+_Outcome = tuple[bool, CheckReason | None, float | None, str | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,8 @@ class _Verdict:
     # Unix seconds at which the value stops being valid: set when ok or "expired" (the
     # signature was good), None when the value could not be trusted at all.
     expires_at: float | None = None
+    # The value's random id (hex), when its signature was good: names one login session.
+    id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,21 +128,21 @@ class Signer:
 
     def _check(self, purpose: int, value: str | None) -> _Outcome:
         if not value:
-            return False, "missing", None
+            return False, "missing", None, None
         raw = _decode(value)
         if raw is None:
-            return False, "malformed", None
+            return False, "malformed", None, None
         body, mac = raw[: _BODY.size], raw[_BODY.size :]
-        version, got_purpose, _issued, expires_at, _id = _BODY.unpack(body)
+        version, got_purpose, _issued, expires_at, raw_id = _BODY.unpack(body)
         if version != _VERSION:
-            return False, "malformed", None
+            return False, "malformed", None, None
         expected = hmac.new(self._keys[purpose], body, hashlib.sha256).digest()
         # The purpose test is redundant with the per-purpose key; it stays as a second lock.
         if not hmac.compare_digest(mac, expected) or got_purpose != purpose:
-            return False, "bad-signature", None
+            return False, "bad-signature", None, None
         if not self._clock() < expires_at:
-            return False, "expired", expires_at
-        return True, None, expires_at
+            return False, "expired", expires_at, raw_id.hex()
+        return True, None, expires_at, raw_id.hex()
 
 
 def _derive_key(secret: bytes, label: bytes) -> bytes:

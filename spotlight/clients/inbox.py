@@ -141,6 +141,12 @@ class ClientInbox:
         if direct is None or not direct():
             self._writer.wake()
 
+    def backlog_age(self, now: float) -> float:
+        """Seconds the oldest pending event has waited (0 when nothing is pending)."""
+        if not self.pending_events:
+            return 0.0
+        return max(0.0, now - self._oldest_live_published())
+
     def _oldest_live_published(self) -> float:
         pending, latest = self._pending, self._latest
         while True:

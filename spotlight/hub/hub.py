@@ -82,6 +82,9 @@ class Hub:
                 if not subs:
                     del self._by_topic[t]
 
+    def subscribers(self) -> list[Subscriber]:
+        return list(self._topics_of)
+
     @property
     def subscriber_count(self) -> int:
         return len(self._topics_of)

@@ -25,14 +25,15 @@ from spotlight.analytics.session import SessionCalendar
 from spotlight.market.bars import EXCHANGE_TZ
 from spotlight.market.massive.models import OptionSnapshot
 
-__all__ = ["ChainJob", "analyze"]
+__all__ = ["ChainJob", "analyze", "forget"]
 
 # ("sim", seed, start_ms, trades_per_second) or ("chains", {underlying: [OptionSnapshot]})
 ChainJob = tuple[Any, ...]
 
-_book: Any = None  # OptionBook of the simulated market, built once per worker
-_book_key: tuple[int, int, float] | None = None
-_flow = FlowTracker()
+# Per engine context (the live analytics, each replay): the simulated market's option book
+# (it only moves forward in time, so a replay cannot share the live one) and the flow baseline.
+_books: dict[str, tuple[tuple[int, int, float], Any]] = {}
+_flows: dict[str, FlowTracker] = {}
 _calendars: dict[int, SessionCalendar] = {}  # {year: NYSE calendar of that year and the next}
 
 
@@ -52,16 +53,23 @@ def nyse_calendar(year: int) -> SessionCalendar:
 
 
 def _sim_chains(
-    seed: int, start_ms: int, tps: float, now_ms: int
+    context: str, seed: int, start_ms: int, tps: float, now_ms: int
 ) -> dict[str, list[OptionSnapshot]]:
-    global _book, _book_key
     from spotlight.market.massive.fake_data import MarketData, OptionBook
 
     key = (seed, start_ms, tps)
-    if _book is None or _book_key != key:
-        _book = OptionBook(MarketData(seed, start_ms, history_days=1, trades_per_second=tps))
-        _book_key = key
-    return {u: [OptionSnapshot.parse(x) for x in _book.chain(u, now_ms)] for u in ("I:SPX", "SPY")}
+    held = _books.get(context)
+    if held is None or held[0] != key:
+        book = OptionBook(MarketData(seed, start_ms, history_days=1, trades_per_second=tps))
+        held = _books[context] = (key, book)
+    book = held[1]
+    return {u: [OptionSnapshot.parse(x) for x in book.chain(u, now_ms)] for u in ("I:SPX", "SPY")}
+
+
+def forget(context: str) -> None:
+    """Drop an engine's state (a replay that ended)."""
+    _books.pop(context, None)
+    _flows.pop(context, None)
 
 
 def lower_priority() -> None:
@@ -74,9 +82,14 @@ def lower_priority() -> None:
         os.nice(10)
 
 
-def analyze(job: ChainJob, spots: Mapping[str, float | None], now_ms: int) -> dict[str, Any]:
+def analyze(
+    context: str, job: ChainJob, spots: Mapping[str, float | None], now_ms: int
+) -> dict[str, Any]:
     """GEX payloads per underlying and the flow update for SPX, from one chain job."""
-    chains = _sim_chains(job[1], job[2], job[3], now_ms) if job[0] == "sim" else dict(job[1])
+    chains = (
+        _sim_chains(context, job[1], job[2], job[3], now_ms) if job[0] == "sim" else dict(job[1])
+    )
+    flow = _flows.setdefault(context, FlowTracker())
     now = dt.datetime.fromtimestamp(now_ms / 1000, EXCHANGE_TZ)
     out: dict[str, Any] = {"gex": {}, "flow": None}
     for underlying, chain in chains.items():
@@ -89,10 +102,10 @@ def analyze(job: ChainJob, spots: Mapping[str, float | None], now_ms: int) -> di
         payload["underlying"] = underlying
         out["gex"][underlying] = payload
         if underlying == "I:SPX":
-            alerts = _flow.update(chain, spot, now_ms, now.date())
+            alerts = flow.update(chain, spot, now_ms, now.date())
             out["flow"] = {
                 "alerts": alerts,
-                "aggregates": _flow.aggregates(),
+                "aggregates": flow.aggregates(),
             }
     return out
 

@@ -223,6 +223,13 @@ class SymbolBars:
     def minute_count(self) -> int:
         return len(self._closed) + (self._minute is not None)
 
+    @property
+    def oldest_start_ms(self) -> int | None:
+        """Start of the oldest 1-minute bar held (None when empty)."""
+        if self._closed:
+            return self._closed[0].start_ms
+        return self._minute.start_ms if self._minute is not None else None
+
     def load_history(self, bars: Iterable[Bar]) -> None:
         """Seed with past 1-minute bars, sorted, before any live tick.
 

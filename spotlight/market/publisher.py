@@ -11,7 +11,7 @@ from spotlight.market.bars import Bar
 from spotlight.market.ticks import Quote, SourceStatus, Trade
 from spotlight.protocol.topics import STATUS_TOPIC, bar_topic, quote_topic, tick_topic
 
-__all__ = ["MarketPublisher", "quote_json", "trade_json"]
+__all__ = ["MarketPublisher", "SilentPublisher", "quote_json", "trade_json"]
 
 
 def trade_json(t: Trade) -> dict[str, object]:
@@ -42,3 +42,19 @@ class MarketPublisher:
             self.hub.publish("bar:update", topic, bar.to_json(), conflate_key=topic)
         else:
             self.hub.publish("bar:close", topic, bar.to_json())
+
+
+class SilentPublisher(MarketPublisher):
+    """Publishes nothing: a replay's pipeline uses it while fast-forwarding to its start."""
+
+    def trade(self, t: Trade) -> None:
+        pass
+
+    def quote(self, q: Quote) -> None:
+        pass
+
+    def status(self, s: SourceStatus) -> None:
+        pass
+
+    def bar(self, kind: str, bar: Bar) -> None:
+        pass

@@ -57,15 +57,20 @@ class SourceStatus:
     reason: str | None
     feeds: tuple[tuple[str, str], ...]
     ts_ms: int
+    # Set on a replay's status (source "replay"): {id, origin, date} of the replay.
+    replay: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "source": self.source,
             "state": self.state,
             "reason": self.reason,
             "feeds": dict(self.feeds),
             "t": self.ts_ms,
         }
+        if self.replay:
+            out["replay"] = dict(self.replay)
+        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,13 @@ CLOSE_REASONS: dict[str, CloseReason] = {
             "slow",
             "client fell behind: oldest queued event exceeded the age bound",
         ),
+        CloseReason(
+            "replay-ended",
+            4410,
+            False,
+            "end",
+            "the replay reached its end or was stopped (a replay:end event came first)",
+        ),
         CloseReason("auth", 4401, False, "error", "authentication missing, invalid or expired"),
         CloseReason("forbidden-origin", 4403, False, "error", "Origin is not allowed"),
         CloseReason("bad-request", 4400, False, "error", "malformed or oversized message"),

@@ -188,6 +188,15 @@ class Access:
         assert self.signer is not None
         return self.signer.check_session(read_cookie(cookie_header, self.cookies.name)).ok
 
+    def owner(self, cookie_header: str | None) -> str:
+        """Who is asking, for scoping replays: the login session's id ("local" with auth off,
+        "anonymous" without a valid session)."""
+        if not self.enabled:
+            return "local"
+        assert self.signer is not None
+        check = self.signer.check_session(read_cookie(cookie_header, self.cookies.name))
+        return check.id if check.ok and check.id else "anonymous"
+
     def _metrics_allowed(self, req: RequestView) -> bool:
         if self.metrics_networks.allows(req.client):
             return True

@@ -7,7 +7,7 @@ from typing import Any
 from quart import Quart, request
 
 from spotlight.service import SpotlightService
-from spotlight.web.params import int_param, symbol_list, timeframe_param
+from spotlight.web.params import feed_param, int_param, symbol_list, timeframe_param
 
 __all__ = ["MAX_LIMIT", "install_history_routes"]
 
@@ -18,14 +18,13 @@ DEFAULT_LIMIT = 500
 def install_history_routes(app: Quart, service: SpotlightService) -> None:
     @app.get("/api/history")
     async def history() -> dict[str, Any]:
-        (symbol,) = symbol_list(
-            request.args.get("symbol"), service.settings.symbols[:], name="symbol"
-        )[:1]
+        feed = feed_param(service, request.args.get("replay"))
+        (symbol,) = symbol_list(request.args.get("symbol"), feed.symbols, name="symbol")[:1]
         timeframe = timeframe_param(request.args.get("timeframe"))
         limit = int_param(request.args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         before = int_param(request.args, "before", None, 0, 2**53)
         assert limit is not None
-        bars = service.pipeline.bars[symbol].history(timeframe, limit, before)
+        bars = feed.pipeline.bars[symbol].history(timeframe, limit, before)
         return {
             "symbol": symbol,
             "timeframe": timeframe,

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from spotlight.analytics.channels import CHANNELS
+from spotlight.feed import Feed, FeedNotFound
 from spotlight.market.bars import UnknownTimeframe, parse_timeframe
 from spotlight.protocol.resume import BadEventId, EventId, parse_event_id
 from spotlight.web.errors import ApiError
+
+if TYPE_CHECKING:
+    from spotlight.service import SpotlightService
+
+_REPLAY_ID = re.compile(r"^[0-9a-f]{1,64}$")
 
 __all__ = ["channel_list", "int_param", "resume_point", "symbol_list", "timeframe_param"]
 
@@ -109,3 +117,17 @@ def resume_point(args: Mapping[str, str], last_event_id: str | None) -> EventId 
         return parse_event_id(f"{epoch}:{seq}")
     except BadEventId as exc:
         raise ApiError(400, "bad_epoch", str(exc)) from None
+
+
+def feed_param(service: SpotlightService, raw: str | None) -> Feed:
+    """``replay=<id>``: that replay's feed (404 when it does not exist or ended); else live."""
+    if raw is None:
+        return service.live
+    if not _REPLAY_ID.match(raw):
+        raise ApiError(400, "bad_replay", "replay must be a replay id from POST /api/replay/start")
+    try:
+        return service.feed(raw)
+    except FeedNotFound:
+        raise ApiError(
+            404, "replay_not_found", f"no replay {raw!r}: it ended, was stopped or never existed"
+        ) from None

@@ -17,11 +17,18 @@ import trio
 from spotlight.clients.inbox import ClientInbox
 from spotlight.clients.session import ClientSession
 from spotlight.clients.sse_writer import SSEWriter, sse_stream
+from spotlight.feed import Feed
 from spotlight.protocol.resume import EventId
 from spotlight.protocol.topics import stream_topics
 from spotlight.service import SpotlightService
 from spotlight.web.errors import ApiError
-from spotlight.web.params import channel_list, resume_point, symbol_list, timeframe_param
+from spotlight.web.params import (
+    channel_list,
+    feed_param,
+    resume_point,
+    symbol_list,
+    timeframe_param,
+)
 
 __all__ = [
     "SSE_PATH",
@@ -39,6 +46,7 @@ SSE_PATH = "/realtime/sse"
 
 @dataclass(frozen=True, slots=True)
 class SSERequest:
+    feed: Feed  # live, or the replay named by replay=<id>
     symbols: list[str]
     timeframe: str
     resume: EventId | None
@@ -53,9 +61,10 @@ def parse_sse_request(
     if method != "GET":
         raise ApiError(405, "method_not_allowed", f"{SSE_PATH} accepts GET only")
     args = dict(parse_qsl(query, keep_blank_values=True))
+    feed = feed_param(service, args.get("replay"))
     channels = channel_list(args.get("channels"))
     symbols = (
-        symbol_list(args.get("symbols"), service.settings.symbols)
+        symbol_list(args.get("symbols"), feed.symbols)
         if args.get("symbols") or not channels
         else []
     )
@@ -64,7 +73,7 @@ def parse_sse_request(
     if service.shutting_down:
         raise ApiError(503, "shutting_down", "server is restarting; reconnect shortly")
     topics = (*stream_topics(symbols, timeframe), *channels)
-    return SSERequest(symbols, timeframe, resume, topics, channels)
+    return SSERequest(feed, symbols, timeframe, resume, topics, channels)
 
 
 # A subscriber waits at most this long for a stale price to be fetched before its snapshot
@@ -74,11 +83,11 @@ REFRESH_WAIT_S = 2.0
 
 async def refresh_prices(service: SpotlightService, req: SSERequest) -> None:
     """Bring the subscribed symbols' latest prices up to date (bounded; never raises)."""
-    source = service.source
-    if source is None:
+    refresh = req.feed.refresh
+    if refresh is None:
         return
     with trio.move_on_after(REFRESH_WAIT_S):
-        await source.refresh(req.symbols, service.pipeline.ingest)
+        await refresh(req.symbols)
 
 
 def new_session(
@@ -102,9 +111,9 @@ def snapshot_for(service: SpotlightService, req: SSERequest) -> Callable[[], obj
     """The fresh-start snapshot: latest bar per symbol and timeframe, last trade and quote."""
 
     def snapshot() -> object:
-        latest = service.analytics.latest if service.analytics is not None else {}
+        latest = req.feed.latest()
         return {
-            **service.pipeline.snapshot(req.symbols),
+            **req.feed.pipeline.snapshot(req.symbols),
             "timeframe": req.timeframe,
             "channels": {c: latest.get(c) for c in req.channels},
         }
@@ -116,7 +125,7 @@ def new_sse_writer(
     service: SpotlightService, req: SSERequest, remote: str, on_close: Callable[[str], None]
 ) -> SSEWriter:
     return SSEWriter(
-        service.hub,
+        req.feed.hub,
         new_session(service, req, remote, on_close),
         service.clients,
         service.metrics,
@@ -129,7 +138,7 @@ def open_sse_body(
 ) -> AsyncGenerator[bytes, None]:
     """The response body as chunks, for a transport that writes asynchronously (ASGI)."""
     return sse_stream(
-        hub=service.hub,
+        hub=req.feed.hub,
         open_session=lambda: new_session(service, req, remote),
         registry=service.clients,
         metrics=service.metrics,

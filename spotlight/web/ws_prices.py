@@ -27,13 +27,14 @@ from quart import Quart, websocket
 from spotlight.analytics.channels import CHANNELS
 from spotlight.clients.inbox import ClientInbox
 from spotlight.clients.session import ClientSession
+from spotlight.feed import Feed
 from spotlight.hub.event import Event
 from spotlight.protocol.close import close_reason
 from spotlight.protocol.resume import BadEventId, Reset, decide, parse_event_id
 from spotlight.protocol.topics import stream_topics
 from spotlight.service import SpotlightService
 from spotlight.web.errors import ApiError
-from spotlight.web.params import symbol_list, timeframe_param
+from spotlight.web.params import feed_param, symbol_list, timeframe_param
 
 __all__ = ["MAX_COMMAND_BYTES", "install_ws_routes"]
 
@@ -42,8 +43,9 @@ MAX_COMMAND_BYTES = 16 * 1024
 
 
 class WSConnection:
-    def __init__(self, service: SpotlightService, session: ClientSession) -> None:
+    def __init__(self, service: SpotlightService, session: ClientSession, feed: Feed) -> None:
         self.service = service
+        self.feed = feed
         self.session = session
         self.inbox = session.inbox
         self.control: list[bytes] = []  # control messages, sent before queued events
@@ -53,7 +55,7 @@ class WSConnection:
 
     # -- messages -------------------------------------------------------------------------
     def _message(self, type: str, payload: object) -> bytes:
-        return orjson.dumps({"type": type, "seq": self.service.hub.last_seq, "payload": payload})
+        return orjson.dumps({"type": type, "seq": self.feed.hub.last_seq, "payload": payload})
 
     def send_control(self, type: str, payload: object) -> None:
         self.control.append(self._message(type, payload))
@@ -98,9 +100,9 @@ class WSConnection:
         return value
 
     def subscribe(self, cmd: dict[str, Any]) -> None:
-        settings, hub = self.service.settings, self.service.hub
+        hub = self.feed.hub
         symbols = (
-            symbol_list(",".join(self._names(cmd, "symbols")), settings.symbols)
+            symbol_list(",".join(self._names(cmd, "symbols")), self.feed.symbols)
             if cmd.get("symbols")
             else []
         )
@@ -144,12 +146,12 @@ class WSConnection:
                         },
                     )
                 )
-            latest = self.service.analytics.latest if self.service.analytics else {}
+            latest = self.feed.latest()
             self.control.append(
                 self._message(
                     "snapshot",
                     {
-                        **self.service.pipeline.snapshot(symbols),
+                        **self.feed.pipeline.snapshot(symbols),
                         "timeframe": self.timeframe,
                         "channels": {c: latest.get(c) for c in channels},
                     },
@@ -169,7 +171,7 @@ class WSConnection:
         self.send_control("unsubscribed", {"symbols": self.symbols, "channels": self.channels})
 
     def _resubscribe(self) -> None:
-        hub = self.service.hub
+        hub = self.feed.hub
         hub.unsubscribe(self.inbox)
         topics = (*stream_topics(self.symbols, self.timeframe), *self.channels)
         self.session.topics = tuple(topics)
@@ -218,6 +220,21 @@ def install_ws_routes(app: Quart, service: SpotlightService) -> None:
             await websocket.close(close_reason("shutdown").ws_code, "shutting down")
             return
         await websocket.accept()
+        try:
+            feed = feed_param(service, websocket.args.get("replay"))
+        except ApiError as exc:
+            await websocket.send(
+                orjson.dumps(
+                    {
+                        "type": "error",
+                        "seq": 0,
+                        "payload": {"error": exc.error, "detail": exc.detail},
+                    }
+                ).decode()
+            )
+            code = close_reason("replay-ended" if exc.status == 404 else "bad-request").ws_code
+            await websocket.close(code, exc.error)
+            return
         s = service.settings
         session = service.clients.open(
             "ws",
@@ -225,7 +242,7 @@ def install_ws_routes(app: Quart, service: SpotlightService) -> None:
             (),
             ClientInbox(s.client_queue_bytes, s.client_queue_age_s),
         )
-        conn = WSConnection(service, session)
+        conn = WSConnection(service, session, feed)
         reason = "client-closed"
         try:
             async with trio.open_nursery() as nursery:
@@ -234,7 +251,7 @@ def install_ws_routes(app: Quart, service: SpotlightService) -> None:
                 nursery.cancel_scope.cancel()
             reason = session.inbox.closed_reason or reason
         finally:
-            service.hub.unsubscribe(session.inbox)
+            feed.hub.unsubscribe(session.inbox)
             session.inbox.detach()
             service.metrics.disconnects.labels("ws", reason).inc()
             service.clients.remove(session)

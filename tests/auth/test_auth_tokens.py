@@ -30,14 +30,14 @@ def test_session_round_trip() -> None:
     clock = FakeClock(1000.0)
     signer = _signer(clock)
     value = signer.issue_session()
-    assert signer.check_session(value) == SessionCheck(True, None, 1000.0 + 30 * 86400)
+    assert _verdict(signer.check_session(value)) == (True, None, 1000.0 + 30 * 86400)
 
 
 def test_stream_token_round_trip() -> None:
     clock = FakeClock(1000.0)
     signer = _signer(clock)
     token = signer.issue_stream_token()
-    assert signer.check_stream_token(token) == TokenCheck(True, None, 1060.0)
+    assert _verdict(signer.check_stream_token(token)) == (True, None, 1060.0)
 
 
 def test_check_results_are_frozen() -> None:
@@ -55,8 +55,8 @@ def test_expiry_exactly_at_the_boundary(ttl: float) -> None:
     assert signer.check_session(session).ok
     assert signer.check_stream_token(token).ok
     clock.now = 5000.0 + ttl  # valid while now < expires_at
-    assert signer.check_session(session) == SessionCheck(False, "expired", 5000.0 + ttl)
-    assert signer.check_stream_token(token) == TokenCheck(False, "expired", 5000.0 + ttl)
+    assert _verdict(signer.check_session(session)) == (False, "expired", 5000.0 + ttl)
+    assert _verdict(signer.check_stream_token(token)) == (False, "expired", 5000.0 + ttl)
     clock.now = 1e12
     assert signer.check_session(session).reason == "expired"
 
@@ -76,8 +76,8 @@ def test_other_secret_is_bad_signature() -> None:
 def test_purposes_are_not_interchangeable() -> None:
     signer = _signer()
     session, token = signer.issue_session(), signer.issue_stream_token()
-    assert signer.check_stream_token(session) == TokenCheck(False, "bad-signature", None)
-    assert signer.check_session(token) == SessionCheck(False, "bad-signature", None)
+    assert _verdict(signer.check_stream_token(session)) == (False, "bad-signature", None)
+    assert _verdict(signer.check_session(token)) == (False, "bad-signature", None)
 
 
 def test_purpose_byte_swap_is_bad_signature() -> None:
@@ -200,3 +200,15 @@ def test_default_clock_is_wall_time() -> None:
     signer = Signer(SECRET)
     check = signer.check_stream_token(signer.issue_stream_token())
     assert check.ok and check.expires_at is not None and check.expires_at > 1.6e9
+
+
+def _verdict(check: SessionCheck | TokenCheck) -> tuple[object, ...]:
+    return (check.ok, check.reason, check.expires_at)
+
+
+def test_session_ids_name_one_login() -> None:
+    signer = _signer(FakeClock(1000.0))
+    a, b = signer.issue_session(), signer.issue_session()
+    assert signer.check_session(a).id == signer.check_session(a).id
+    assert signer.check_session(a).id != signer.check_session(b).id
+    assert signer.check_session("x" * 88).id is None

@@ -131,6 +131,22 @@ class MassiveSource:
             log.warning("Massive backfill incomplete: %s", feed.reason)
         return out
 
+    async def minute_bars(
+        self, symbols: Sequence[str], start: dt.date, end: dt.date
+    ) -> dict[str, list[Bar]]:
+        """1-minute aggregates of ``symbols`` from ``start`` to ``end`` (exchange dates,
+        inclusive), for replays of days that were not recorded. Raises ``MassiveError``."""
+        out: dict[str, list[Bar]] = {}
+        for symbol in symbols:
+            aggs = await self.client.aggregates(
+                symbol, 1, "minute", start.isoformat(), end.isoformat()
+            )
+            out[symbol] = [
+                Bar(symbol, "1m", b.t_ms, b.o, b.h, b.l, b.c, b.v or 0.0, b.n or 0)
+                for b in aggs.bars
+            ]
+        return out
+
     # -- the feeds --------------------------------------------------------------------------
     async def run(
         self,

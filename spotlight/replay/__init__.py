@@ -1,0 +1,1 @@
+"""Replays: past sessions run through their own copy of the live pipeline (docs/replay.md)."""
