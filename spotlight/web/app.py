@@ -20,6 +20,7 @@ from spotlight.protocol.close import close_reason
 from spotlight.service import SpotlightService
 from spotlight.web.access import RequestView
 from spotlight.web.auth_api import install_auth_routes
+from spotlight.web.client_assets import install_client_asset_routes
 from spotlight.web.errors import install_error_handlers
 from spotlight.web.history_api import install_history_routes
 from spotlight.web.ops import install_ops_routes
@@ -43,6 +44,7 @@ def create_app(service: SpotlightService) -> QuartTrio:
     install_ops_routes(app, service)
     install_history_routes(app, service)
     install_auth_routes(app, service)
+    install_client_asset_routes(app)
     install_ws_routes(app, service)
     return app
 
