@@ -28,6 +28,7 @@ from spotlight.analytics.setups import Setup
 __all__ = ["LARGE_FLOW_KINDS", "Coach", "CoachMessage", "CoachState"]
 
 Severity = Literal["info", "watch", "alert"]
+MAX_FLOW_NOTES = 3  # flow messages per update at most (the largest premiums)
 LARGE_FLOW_KINDS = frozenset({"large_premium", "block"})
 # say(kind, subject, severity, text): queue a message unless (kind, subject) is cooling down
 _Say = Callable[[str, str, Severity, str], None]
@@ -102,17 +103,19 @@ class Coach:
         self._flip_notes(state, say)
         self._level_notes(state, say)
         self._setup_notes(state, say)
-        for alert in state.flow_alerts:
-            if alert.kind in LARGE_FLOW_KINDS:
-                say(
-                    "flow",
-                    f"{alert.kind}:{alert.contract}",
-                    "alert",
-                    f"Large {alert.side} flow: {alert.delta_volume:g} contracts of the "
-                    f"{alert.strike:g} {alert.option_type} ({alert.expiry}), "
-                    f"${alert.premium:,.0f} premium, delta notional "
-                    f"${alert.delta_notional:,.0f}.",
-                )
+        large = [a for a in state.flow_alerts if a.kind in LARGE_FLOW_KINDS]
+        # The largest few only: a coach that speaks hundreds of times a minute is not heard.
+        large.sort(key=lambda a: -a.premium)
+        for alert in large[:MAX_FLOW_NOTES]:
+            say(
+                "flow",
+                f"{alert.kind}:{alert.contract}",
+                "alert",
+                f"Large {alert.side} flow: {alert.delta_volume:g} contracts of the "
+                f"{alert.strike:g} {alert.option_type} ({alert.expiry}), "
+                f"${alert.premium:,.0f} premium, delta notional "
+                f"${alert.delta_notional:,.0f}.",
+            )
         return out
 
     def _regime_notes(self, state: CoachState, say: _Say) -> None:

@@ -121,12 +121,17 @@ def interval_premium(prev: OptionSnapshot, cur: OptionSnapshot) -> float:
     if dvol <= 0:
         return 0.0
     m = cur.shares_per_contract
+    price = cur.last_price if cur.last_price is not None else cur.mid
     if cur.day_vwap is not None and (prev.day_vwap is not None or prev.day_volume == 0):
         prev_notional = (prev.day_vwap or 0.0) * prev.day_volume
         exact = (cur.day_vwap * cur.day_volume - prev_notional) * m
-        if exact > 0:
+        # The VWAP difference is exact only for unrounded VWAPs: with a rounded VWAP and a
+        # large day volume, a few contracts can appear to carry millions. Trust it only when
+        # the interval's implied average price is plausible (within 2x of the prices seen).
+        implied = exact / (dvol * m) if exact > 0 else 0.0
+        seen = [p for p in (price, cur.day_vwap, prev.day_vwap) if p]
+        if exact > 0 and seen and min(seen) / 2 <= implied <= max(seen) * 2:
             return exact
-    price = cur.last_price if cur.last_price is not None else cur.mid
     return dvol * price * m if price is not None else 0.0
 
 

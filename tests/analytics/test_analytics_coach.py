@@ -154,3 +154,16 @@ def test_deterministic_text() -> None:
 
     assert run() == run()
     assert len(run()) == 3
+
+
+def test_flow_messages_are_the_largest_few() -> None:
+    alerts = [
+        dataclasses.replace(
+            alert("large_premium"), contract=f"O:SPX261218C0{5000 + i}000", premium=300_000.0 + i
+        )
+        for i in range(40)
+    ]
+    coach = Coach()
+    said = coach.observe(state(flow_alerts=alerts))
+    assert [m.kind for m in said] == ["flow"] * 3
+    assert all(f"${p:,}" in m.text for m, p in zip(said, (300_039, 300_038, 300_037), strict=True))

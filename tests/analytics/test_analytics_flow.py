@@ -192,3 +192,15 @@ def test_aggregates_by_strike_and_side() -> None:
     tracker.update([call_buy], SPOT, T0 + 86_400_000, date(2026, 11, 21))
     fresh = tracker.aggregates()["all"]
     assert isinstance(fresh, dict) and fresh["call_premium"] == 0.0
+
+
+def test_rounded_vwap_on_a_big_day_does_not_invent_premium() -> None:
+    # 30,000 contracts traded at a VWAP rounded to the cent: one more contract moves the
+    # rounded VWAP by 0.01, which the difference formula reads as $30,000 for one contract
+    # ($300 each against a $10 option). The implied price is implausible: last price is used.
+    prev = snap(day_volume=30_000.0, day_vwap=10.00)
+    cur = snap(
+        day_volume=30_001.0, day_vwap=10.01, last_price=10.0, last_size=1.0, trade_ts_ms=T0 + 1
+    )
+    assert interval_premium(prev, cur) == pytest.approx(1 * 10.0 * 100)
+    assert "large_premium" not in run(prev, cur)
