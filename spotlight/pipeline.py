@@ -78,7 +78,8 @@ class Pipeline:
         """Adopt the last prices and status captured with a recording's bars."""
         self.last_trade.update((t.symbol, t) for t in last_trades if t.symbol in self.bars)
         self.last_quote.update((q.symbol, q) for q in last_quotes if q.symbol in self.bars)
-        self.status = status
+        if status is not None:
+            self.status = status
 
     def warm(self, ticks: Iterable[Tick]) -> None:
         """Ingest without publishing: a replay fast-forwards its state to its start."""

@@ -9,10 +9,12 @@ hoping for an outcome: tests wait for the event they need, bounded.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, Future
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -22,6 +24,8 @@ from spotlight.config import Settings
 from spotlight.runtime.clock import WallClock
 from spotlight.server import serve
 from spotlight.service import SpotlightService
+
+T = TypeVar("T")
 
 # Settings for tests: fast ticks so streams have data within tens of milliseconds,
 # one day of history so start-up is quick.
@@ -34,8 +38,9 @@ FAST = Settings(
     shutdown_grace_s=2.0,
     # The streaming tests are about streaming; access control has its own tests.
     auth="off",
-    # Nothing is written under the user's data directory; replay tests record to tmp_path.
+    # Nothing is read from or written to the user's data directory (recordings, keys).
     record=False,
+    data_dir=tempfile.mkdtemp(prefix="spotlight-tests-"),
 )
 
 
@@ -155,11 +160,19 @@ class RunningServer:
 
 @asynccontextmanager
 async def running_server(
-    *, clock: WallClock | None = None, **overrides: Any
+    *,
+    clock: WallClock | None = None,
+    executor_factory: Callable[[], Executor] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[RunningServer]:
-    """The real server on 127.0.0.1:0 until the block ends, then a graceful shutdown."""
+    """The real server on 127.0.0.1:0 until the block ends, then a graceful shutdown.
+
+    ``executor_factory`` replaces the analytics worker process (e.g. a thread pool)."""
     settings = replace(FAST, **overrides)
-    service = SpotlightService(settings, clock=clock)
+    if executor_factory is None:
+        service = SpotlightService(settings, clock=clock)
+    else:
+        service = SpotlightService(settings, clock=clock, executor_factory=executor_factory)
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         url = await nursery.start(
@@ -185,3 +198,16 @@ async def wait_for(predicate: Any, timeout: float = 10.0, poll: float = 0.01) ->
 
 def finite(x: float) -> bool:
     return math.isfinite(x)
+
+
+class InlineExecutor(Executor):
+    """Runs each submitted call at once, in the caller's thread: the analytics worker's
+    functions then take no time on Trio's clock, so autojump tests stay deterministic."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+        return future

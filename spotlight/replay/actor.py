@@ -102,6 +102,10 @@ class Replay:
         self._stop_requested = False
         self._loaded = False
         self._date = plan.date.isoformat() if plan.date else ""
+        # A client that attaches before the first item sees at once that this is a replay.
+        self.pipeline.status = self._status(
+            SourceStatus(origin, "starting", "the replay is loading", (), plan.from_ms)
+        )
 
     # -- control (from the API; synchronous) ----------------------------------------------
     def _poke(self) -> None:

@@ -20,8 +20,10 @@ class Pacer:
         self._played_ms = float(start_ms)  # the newest item played
 
     def position(self, now_s: float) -> float:
-        if self.paused or self.speed is None:
+        if self.speed is None:
             return self._played_ms
+        if self.paused:
+            return max(self._played_ms, self._anchor_replay)
         return max(
             self._played_ms, self._anchor_replay + (now_s - self._anchor_real) * 1000 * self.speed
         )

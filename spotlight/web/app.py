@@ -24,6 +24,7 @@ from spotlight.web.client_assets import install_client_asset_routes
 from spotlight.web.errors import install_error_handlers
 from spotlight.web.history_api import install_history_routes
 from spotlight.web.ops import install_ops_routes
+from spotlight.web.replay_api import install_replay_routes
 from spotlight.web.sse_endpoint import handle_sse
 from spotlight.web.sse_request import SSE_PATH
 from spotlight.web.ws_prices import install_ws_routes
@@ -46,6 +47,7 @@ def create_app(service: SpotlightService) -> QuartTrio:
     install_auth_routes(app, service)
     install_client_asset_routes(app)
     install_ws_routes(app, service)
+    install_replay_routes(app, service)
     return app
 
 

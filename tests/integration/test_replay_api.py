@@ -1,0 +1,222 @@
+"""Replays through the real server: API, streams attached with replay=<id>, end, errors,
+scoping, diag and metrics (issue #6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import trio
+from support import http, running_server, sse, wait_for
+from trio_websocket import ConnectionClosed, open_websocket_url
+
+from spotlight.protocol.close import close_reason
+
+MIN = 60_000
+
+
+def threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1)
+
+
+def iso(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def last_minutes(n: int) -> dict[str, str]:
+    now = int(time.time() * 1000)
+    end = now - now % MIN
+    return {"from": iso(end - n * MIN), "to": iso(end)}
+
+
+async def start(client: Any, **body: Any) -> dict[str, Any]:
+    r = await client.post("/api/replay/start", json=body)
+    assert r.status_code == 201, r.text
+    replay: dict[str, Any] = r.json()["replay"]
+    return replay
+
+
+async def test_replay_streams_rebuilt_bars_in_the_live_format_then_ends() -> None:
+    async with running_server(executor_factory=threads) as srv, http(srv.url) as client:
+        live = srv.service
+        replay = await start(client, **last_minutes(20), symbols=["SPY", "I:SPX"], speed=1)
+        rid = replay["id"]
+        assert replay["state"] in ("starting", "running") and replay["origin"] == "simulated"
+        assert replay["epoch"]["id"] != live.epoch.id and replay["symbols"] == ["SPY", "I:SPX"]
+        url = f"/realtime/sse?replay={rid}&symbols=SPY,I:SPX&timeframe=1m&channels=levels:update"
+        async with sse(client, url) as stream:
+            first = await stream.until(lambda f: f.event == "snapshot")
+            assert first.epoch == replay["epoch"]["id"]
+            r = await client.post("/api/replay/speed", json={"id": rid, "speed": "max"})
+            assert r.status_code == 200 and r.json()["replay"]["speed"] == "max"
+            with trio.fail_after(60):
+                frames = await stream.rest()
+        control = {"snapshot", "reset", "heartbeat", "end", "slow", "shutdown", "error"}
+        events = [f for f in frames if f.id is not None and f.event not in control]
+        seqs = [f.seq for f in events]
+        assert seqs == sorted(set(seqs)) and {f.epoch for f in events} == {replay["epoch"]["id"]}
+        status = first.json()["status"]  # the replay's status came before the stream attached
+        assert status["source"] == "replay" and status["replay"]["id"] == rid
+        assert status["replay"]["origin"] == "simulated" and status["state"] in (
+            "starting",
+            "replay",
+        )
+        end = next(f for f in frames if f.event == "replay:end")
+        assert end.json()["reason"] == "finished"
+        assert frames[-1].event == "end" and frames[-1].json()["reconnect"] is False
+        # Every closed 1-minute bar equals the live bar it was rebuilt from (OHLCV; the trade
+        # count is the number of rebuilt prints, docs/replay.md).
+        closes = [f.json() for f in frames if f.event == "bar:close" and f.json()["tf"] == "1m"]
+        assert len(closes) >= 30
+        for bar in closes:
+            (match,) = live.pipeline.bars[bar["s"]].history("1m", 1, bar["t"] + MIN)
+            rebuilt = bar["t"] >= replay["fromMs"]  # else: the loaded minute before the range
+            assert {**match.to_json(), **({"n": 4} if rebuilt else {})} == bar
+        assert any(f.event == "levels:update" for f in frames)  # analytics ran in the replay
+        # It ended and freed itself: the id is gone for streams, its final state remains.
+        state = (await client.get(f"/api/replay/{rid}")).json()["replay"]
+        assert state["state"] == "ended" and state["progress"] == 1.0
+        gone = await client.get(f"/realtime/sse?replay={rid}")
+        assert gone.status_code == 404 and gone.json()["error"] == "replay_not_found"
+        assert (await client.get(f"/api/history?replay={rid}&symbol=SPY")).status_code == 404
+        diag = (await client.get("/api/diag")).json()
+        assert diag["replays"]["active"] == [] and diag["replays"]["recent"][-1]["id"] == rid
+        metrics = (await client.get("/api/metrics")).text
+        assert 'spotlight_replays_total{outcome="finished"} 1.0' in metrics
+        assert "spotlight_replays_active 0.0" in metrics
+
+
+async def test_pause_resume_speed_and_stop() -> None:
+    async with running_server(executor_factory=threads) as srv, http(srv.url) as client:
+        replay = await start(client, **last_minutes(30), speed=2)
+        rid = replay["id"]
+        await wait_for(lambda: srv.service.replays.feed(rid).hub.last_seq > 0)
+        history = await client.get(f"/api/history?replay={rid}&symbol=SPY&timeframe=5m")
+        assert history.status_code == 200 and history.json()["bars"]
+        paused = (await client.post("/api/replay/pause", json={"id": rid})).json()["replay"]
+        assert paused["state"] == "paused"
+        await trio.sleep(0.3)
+        again = (await client.get(f"/api/replay/{rid}")).json()["replay"]
+        assert again["positionMs"] == paused["positionMs"]  # time stands still while paused
+        resumed = (await client.post("/api/replay/resume", json={"id": rid})).json()["replay"]
+        assert resumed["state"] == "running"
+        fast = await client.post("/api/replay/speed", json={"id": rid, "speed": 50})
+        assert fast.json()["replay"]["speed"] == 50
+        bad = await client.post("/api/replay/speed", json={"id": rid, "speed": 0})
+        assert bad.status_code == 400 and bad.json()["error"] == "bad_speed"
+        async with sse(client, f"/realtime/sse?replay={rid}&symbols=SPY") as stream:
+            await stream.until(lambda f: f.event == "snapshot")
+            stop = await client.post("/api/replay/stop", json={"id": rid})
+            assert stop.status_code == 200
+            with trio.fail_after(10):
+                frames = await stream.rest()
+        end = next(f for f in frames if f.event == "replay:end")
+        assert end.json()["reason"] == "stopped"
+        listing = (await client.get("/api/replay")).json()
+        assert listing["replays"] == [] and listing["limits"]["maxConcurrent"] == 2
+        assert listing["dates"] and listing["dates"][0]["origin"] == "simulated"
+        again_stop = await client.post("/api/replay/stop", json={"id": rid})
+        assert again_stop.status_code == 404
+        assert (await client.get(f"/api/replay/{rid}")).json()["replay"]["state"] == "stopped"
+
+
+async def test_bad_requests_and_limits() -> None:
+    async with running_server(executor_factory=threads, replay_max=1) as srv, http(srv.url) as c:
+        cases = [
+            (b"not json", "bad_json"),
+            (orjson.dumps({"date": "2026-02-30"}), "bad_date"),
+            (orjson.dumps({"date": "2999-01-01"}), "bad_date"),
+            (orjson.dumps({"date": "2026-11-20", "speed": -1}), "bad_speed"),
+            (orjson.dumps({"date": "2026-11-20", "symbols": ["NOPE"]}), "unknown_symbol"),
+            (
+                orjson.dumps({"from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z"}),
+                "bad_range",
+            ),
+            (orjson.dumps({"date": "2001-09-10"}), "no_data"),
+        ]
+        for body, code in cases:
+            r = await c.post("/api/replay/start", content=body)
+            assert r.status_code == 400 and r.json()["error"] == code, (body, r.text)
+            assert r.json()["detail"]
+        await start(c, **last_minutes(30))
+        full = await c.post("/api/replay/start", json=last_minutes(30))
+        assert full.status_code == 429 and full.json()["error"] == "too_many_replays"
+        assert (await c.post("/api/replay/pause", json={})).status_code == 400
+        assert (await c.post("/api/replay/pause", json={"id": "feedbeef"})).status_code == 404
+        assert (await c.post("/api/replay/speed", json={"id": "x"})).json()["error"] == "bad_speed"
+        assert (await c.get("/realtime/sse?replay=NOT-AN-ID")).json()["error"] == "bad_replay"
+        assert (await c.get("/api/replay/feedbeef")).status_code == 404
+        ws = srv.url.replace("http://", "ws://") + "/ws/prices?replay=feedbeef"
+        async with open_websocket_url(ws) as conn:
+            message = orjson.loads(await conn.get_message())
+            assert message["payload"]["error"] == "replay_not_found"
+            with pytest.raises(ConnectionClosed) as closed:
+                await conn.get_message()
+            reason = closed.value.reason
+            assert reason is not None and reason.code == close_reason("replay-ended").ws_code
+
+
+async def test_ws_attaches_to_a_replay() -> None:
+    async with running_server(executor_factory=threads) as srv, http(srv.url) as client:
+        replay = await start(client, **last_minutes(30), speed=5)
+        url = srv.url.replace("http://", "ws://") + f"/ws/prices?replay={replay['id']}"
+        async with open_websocket_url(url) as ws:
+            await ws.send_message(orjson.dumps({"type": "subscribe", "symbols": ["SPY"]}).decode())
+            snap = orjson.loads(await ws.get_message())
+            assert snap["type"] == "snapshot" and "SPY" in snap["payload"]["symbols"]
+            with trio.fail_after(20):
+                while (m := orjson.loads(await ws.get_message()))["type"] != "bar:update":
+                    pass
+            assert m["payload"]["s"] == "SPY" and m["seq"] > 0
+
+
+async def test_replays_are_scoped_to_the_session_that_started_them(tmp_path: Path) -> None:
+    async with (
+        running_server(
+            executor_factory=threads, auth="pin", pin="24680", data_dir=str(tmp_path)
+        ) as srv,
+        http(srv.url) as alice,
+        http(srv.url) as bob,
+    ):
+        for c in (alice, bob):
+            assert (await c.post("/api/auth/pin", json={"pin": "24680"})).status_code == 200
+        rid = (await start(alice, **last_minutes(30)))["id"]
+        assert [r["id"] for r in (await alice.get("/api/replay")).json()["replays"]] == [rid]
+        assert (await bob.get("/api/replay")).json()["replays"] == []
+        assert (await bob.get(f"/api/replay/{rid}")).status_code == 404
+        assert (await bob.post("/api/replay/stop", json={"id": rid})).status_code == 404
+        assert (await alice.get(f"/api/replay/{rid}")).json()["replay"]["state"] == "running"
+        async with http(srv.url) as nobody:
+            assert (await nobody.post("/api/replay/start", json=last_minutes(5))).status_code == 401
+
+
+async def test_a_recorded_session_replays_from_disk(tmp_path: Path) -> None:
+    async with (
+        running_server(
+            executor_factory=threads, record=True, record_fsync=False, data_dir=str(tmp_path)
+        ) as srv,
+        http(srv.url) as client,
+    ):
+        recorder = srv.service.recorder
+        assert recorder is not None
+        await wait_for(lambda: recorder.bytes_written > 0 and srv.service.hub.last_seq > 50)
+        live_first = srv.service.recordings.segments()[0].start_ms
+        replay = await start(
+            client, **{"from": live_first, "to": int(time.time() * 1000)}, speed="max"
+        )
+        assert replay["origin"] == "recorded"
+        await wait_for(
+            lambda: srv.service.replays.get("local", replay["id"])["state"] == "ended", timeout=30
+        )
+        done = (await client.get(f"/api/replay/{replay['id']}")).json()["replay"]
+        assert done["lastSeq"] > 10 and done["error"] is None
+        diag = (await client.get("/api/diag")).json()
+        assert diag["recording"]["enabled"] and diag["recording"]["bytesWritten"] > 0
+        assert any(
+            d["origin"] == "recorded" for d in (await client.get("/api/replay")).json()["dates"]
+        )
