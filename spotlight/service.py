@@ -14,7 +14,8 @@ import os
 import resource
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Executor
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -64,8 +65,11 @@ class SpotlightService:
         *,
         clock: WallClock | None = None,
         restart_policy: RestartPolicy | None = None,
+        executor_factory: Callable[[], Executor] = analytics_pool,
     ) -> None:
         self.settings = settings
+        # Runs the heavy analytics (a worker process; tests may pass an in-process executor).
+        self.executor_factory = executor_factory
         # How the market supervisor and its children restart before escalating (tests shrink it).
         self.restart_policy = restart_policy or RestartPolicy(max_restarts=3, window_s=60.0)
         self.clock: WallClock = clock or SystemClock()
@@ -130,7 +134,7 @@ class SpotlightService:
             self.recordings,
             self.pipeline,
             lambda: self.source,
-            analytics_pool,
+            executor_factory,
         )
 
     def feed(self, replay: str | None) -> Feed:
@@ -222,6 +226,7 @@ class SpotlightService:
             source,
             self.clock,
             ChannelCadence(gex_s=s.gex_s, levels_s=s.levels_s),
+            self.executor_factory,
         )
         if self.recorder is not None:
             self.analytics.engine.on_step = self.recorder.append

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,8 +54,10 @@ class AnalyticsActor:
         source: MarketSource,
         clock: WallClock,
         cadence: ChannelCadence | None = None,
+        executor_factory: Callable[[], Executor] = analytics_pool,
     ) -> None:
         self.hub = hub
+        self.executor_factory = executor_factory
         self.pipeline = pipeline
         self.source = source
         self.clock = clock
@@ -71,7 +73,7 @@ class AnalyticsActor:
     async def run(
         self, node: ActorNode, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        pool = analytics_pool()
+        pool = self.executor_factory()
         engine = self.engine
         engine.executor = pool
         node.stats = lambda: {"published": dict(engine.published)}

@@ -140,7 +140,7 @@ class Recorder:
         self, node: ActorNode, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
     ) -> None:
         node.stats = self.stats
-        await trio.to_thread.run_sync(self._prune)
+        await self._prune_now()
         task_status.started()
         next_prune = trio.current_time() + PRUNE_EVERY_S
         try:
@@ -149,7 +149,7 @@ class Recorder:
                 await self._flush()
                 if trio.current_time() >= next_prune:
                     next_prune = trio.current_time() + PRUNE_EVERY_S
-                    await trio.to_thread.run_sync(self._prune)
+                    await self._prune_now()
         finally:
             # Whatever accumulated since the last flush is written on the way out (bounded).
             with trio.move_on_after(5) as scope:
@@ -203,12 +203,15 @@ class Recorder:
         self.bytes_written += len(block)
         self.blocks += 1
 
-    def _prune(self) -> None:
+    async def _prune_now(self) -> None:
+        await trio.to_thread.run_sync(self._prune, exchange_date(self.clock.now_ms()))
+
+    def _prune(self, today: dt.date) -> None:
         try:
             deleted = self.store.prune(
                 keep_days=self.config.keep_days,
                 max_bytes=self.config.max_bytes,
-                today=exchange_date(self.clock.now_ms()),
+                today=today,
                 protect=self._writer.path if self._writer is not None else None,
             )
         except OSError as exc:
