@@ -35,6 +35,13 @@ PURE = [
     "auth/origin.py",
     "auth/pin.py",
     "auth/tokens.py",
+    "recording/codec.py",
+    "recording/journal.py",
+    "recording/store.py",
+    "replay/plan.py",
+    "replay/pacing.py",
+    "replay/items.py",
+    "feed.py",
 ]
 IO_FRAMEWORKS = {"trio", "quart", "quart_trio", "hypercorn", "httpx", "prometheus_client"}
 
