@@ -42,3 +42,21 @@ def test_environment_overrides_and_extra_symbols() -> None:
 def test_bad_values_name_the_variable(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         Settings.from_env(env)
+
+
+def test_recording_and_replay_settings() -> None:
+    d = Settings()
+    assert d.record and d.record_fsync and d.replay_max == 2
+    s = Settings.from_env(
+        {"SPOTLIGHT_RECORD": "off", "SPOTLIGHT_RECORD_DAYS": "3", "SPOTLIGHT_REPLAY_MAX": "0"}
+    )
+    assert (s.record, s.record_days, s.replay_max) == (False, 3, 0)
+    assert Settings.from_env({"SPOTLIGHT_RECORD_FSYNC": "false"}).record_fsync is False
+    for env in (
+        {"SPOTLIGHT_RECORD": "maybe"},
+        {"SPOTLIGHT_RECORD_MAX_MB": "1"},
+        {"SPOTLIGHT_REPLAY_MAX_HOURS": "0"},
+        {"SPOTLIGHT_REPLAY_HISTORY_EVENTS": "10"},
+    ):
+        with pytest.raises(ConfigError, match=next(iter(env))):
+            Settings.from_env(env)

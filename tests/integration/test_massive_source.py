@@ -346,3 +346,45 @@ async def test_a_closed_market_slows_polling_and_says_so() -> None:
         before = fake.counts["last_trade"]
         await trio.sleep(2.0)
         assert fake.counts["last_trade"] - before <= 2
+
+
+async def test_replay_of_an_unrecorded_day_is_rebuilt_from_massive_aggregates() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    async with (
+        live_server(executor_factory=lambda: ThreadPoolExecutor(1)) as (srv, fake),
+        http(srv.url) as c,
+    ):
+        listing = (await c.get("/api/replay")).json()
+        assert listing["dates"][0] == {"date": "2025-12-17", "origin": "massive"}
+        assert "2025-12-13" not in {d["date"] for d in listing["dates"]}  # a Saturday
+        closed = await c.post("/api/replay/start", json={"date": "2025-12-13"})
+        assert closed.status_code == 400 and closed.json()["error"] == "market_closed"
+        window = {"from": "2025-12-16T14:30:00Z", "to": "2025-12-16T14:50:00Z"}  # 09:30-09:50 NY
+        r = await c.post("/api/replay/start", json={**window, "symbols": ["SPY"], "speed": 1000})
+        assert r.status_code == 201, r.text
+        replay = r.json()["replay"]
+        assert replay["origin"] == "massive"
+        pipeline = srv.service.replays.feed(replay["id"]).pipeline  # kept after it ends
+        await wait_for(
+            lambda: srv.service.replays.get("local", replay["id"])["state"] == "ended", timeout=30
+        )
+        done = srv.service.replays.get("local", replay["id"])
+        assert done["error"] is None and done["progress"] == 1.0
+        # The replay rebuilt every minute of the window from the fake's aggregates.
+        direct = httpx.AsyncClient(base_url=srv.service.settings.massive_base_url)
+        async with direct:
+            aggs = await direct.get(
+                "/v2/aggs/ticker/SPY/range/1/minute/2025-12-16/2025-12-16",
+                params={"apiKey": KEY, "limit": 50000},
+            )
+        start_ms, end_ms = (
+            int(dt.datetime.fromisoformat(window[k].replace("Z", "+00:00")).timestamp() * 1000)
+            for k in ("from", "to")
+        )
+        expected = [b for b in aggs.json()["results"] if start_ms <= b["t"] < end_ms]
+        assert len(expected) == 20
+        rebuilt = [b for b in pipeline.bars["SPY"].history("1m", 5000) if b.start_ms >= start_ms]
+        assert [(b.start_ms, b.open, b.high, b.low, b.close, b.volume) for b in rebuilt] == [
+            (b["t"], b["o"], b["h"], b["l"], b["c"], b["v"]) for b in expected
+        ]

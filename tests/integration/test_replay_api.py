@@ -220,3 +220,15 @@ async def test_a_recorded_session_replays_from_disk(tmp_path: Path) -> None:
         assert any(
             d["origin"] == "recorded" for d in (await client.get("/api/replay")).json()["dates"]
         )
+
+
+async def test_recording_off_writes_nothing(tmp_path: Path) -> None:
+    async with (
+        running_server(record=False, data_dir=str(tmp_path)) as srv,
+        http(srv.url) as client,
+    ):
+        await wait_for(lambda: srv.service.hub.last_seq > 100)
+        diag = (await client.get("/api/diag")).json()
+        assert diag["recording"]["enabled"] is False
+        assert srv.service.recorder is None
+    assert not (tmp_path / "recordings").exists()
