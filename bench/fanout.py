@@ -45,7 +45,7 @@ from probes import (
     parse_metrics,
     rss_bytes,
 )
-from processes import mark, read_reply, start_clients, start_server, stop
+from processes import mark, pin, read_reply, start_clients, start_server, stop
 from report import log_problems, summary
 
 # Delivered-event counters summed from the clients' cumulative counts.
@@ -77,6 +77,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, default=20.0, help="measured window, s")
     p.add_argument("--warmup", type=float, default=3.0, help="s after the last connect")
     p.add_argument("--client-procs", type=int, default=1, help="client processes (default 1)")
+    p.add_argument(
+        "--client-impl",
+        choices=("c", "python"),
+        default="c",
+        help="client processes: bench/sse_clients.c (default; a few us per read) or\n"
+        "bench/sse_clients.py (~17 us per read: competes with the server for the CPU)",
+    )
+    p.add_argument(
+        "--pin",
+        action="store_true",
+        help="pin the server (and its analytics worker) to CPU 0 and the clients to the rest",
+    )
     p.add_argument("--symbols", default="SPY", help="symbols each stream subscribes to")
     p.add_argument("--timeframe", default="1m")
     p.add_argument("--extra-symbols", default="", help="SPOTLIGHT_SYMBOLS for the server")
@@ -140,6 +152,7 @@ def connect(a: argparse.Namespace, url: str) -> tuple[list[subprocess.Popen[str]
 
 def run_load(a: argparse.Namespace, server: subprocess.Popen[bytes], url: str) -> dict[str, Any]:
     clients, connected, connect_s = connect(a, url)
+    pinning = pin(server, clients) if a.pin else {"pinned": False}
     time.sleep(a.warmup)
     stalled = open_stalled(url, a.stalled, a.extra_symbols)
     spy: subprocess.Popen[bytes] | None = None
@@ -245,6 +258,8 @@ def run_load(a: argparse.Namespace, server: subprocess.Popen[bytes], url: str) -
             ),
         },
         "trouble": {k: counts[k] for k in TROUBLE},
+        "client_impl": a.client_impl,
+        "pinning": pinning,
     }
 
 

@@ -1,8 +1,10 @@
 """Processes of the fan-out benchmark: the server under test and the SSE client processes.
 
 The server runs as ``python -m spotlight serve`` (or through bench/gc_probe.py) with its own
-environment on a free 127.0.0.1 port; clients are bench/sse_clients.py processes driven over
-their stdin/stdout (see that module for the line protocol).
+environment (and a fresh data directory: it records as it would in production) on a free
+127.0.0.1 port; clients are bench/sse_clients.c (compiled here on first use; the default) or
+bench/sse_clients.py processes, driven over their stdin/stdout with the same line protocol.
+``pin`` puts the server (and its analytics worker) on CPU 0 and the clients on the others.
 """
 
 from __future__ import annotations
@@ -11,17 +13,19 @@ import argparse
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import IO, Any
 
 from probes import get
 
-__all__ = ["mark", "read_reply", "start_clients", "start_server", "stop"]
+__all__ = ["mark", "pin", "read_reply", "start_clients", "start_server", "stop"]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -47,6 +51,7 @@ def start_server(a: argparse.Namespace, log: IO[bytes]) -> tuple[subprocess.Pope
         # A fan-out benchmark: streams connect without logging in (auth has its own tests).
         SPOTLIGHT_AUTH="off",
         SPOTLIGHT_SYMBOLS=a.extra_symbols,
+        SPOTLIGHT_DATA_DIR=tempfile.mkdtemp(prefix="spotlight-bench-"),
     )
     if a.idle_rss or a.heartbeat is not None:
         env["SPOTLIGHT_HEARTBEAT_S"] = str(3600.0 if a.heartbeat is None else a.heartbeat)
@@ -75,15 +80,68 @@ def start_server(a: argparse.Namespace, log: IO[bytes]) -> tuple[subprocess.Pope
     raise SystemExit(f"server not healthy after 60 s; log: {log.name}")
 
 
+def client_program(impl: str) -> list[str]:
+    """The command that runs one client process: the C clients (built on first use) or the
+    Python ones."""
+    if impl == "python":
+        return [PY, str(HERE / "sse_clients.py")]
+    source = HERE / "sse_clients.c"
+    binary = HERE / ".build" / "sse_clients"
+    if not binary.exists() or binary.stat().st_mtime < source.stat().st_mtime:
+        cc = shutil.which("cc") or shutil.which("gcc")
+        if cc is None:
+            raise SystemExit("no C compiler for bench/sse_clients.c; use --client-impl python")
+        binary.parent.mkdir(exist_ok=True)
+        subprocess.run([cc, "-O2", "-Wall", "-o", str(binary), str(source)], check=True)
+    return [str(binary)]
+
+
+def pin(server: subprocess.Popen[bytes], clients: list[subprocess.Popen[str]]) -> dict[str, Any]:
+    """Server and its children (the analytics worker) on CPU 0, clients on the other CPUs."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return {"pinned": False, "reason": "one CPU"}
+    server_cpus, client_cpus = {cpus[0]}, set(cpus[1:])
+    pids = [server.pid, *_children(server.pid)]
+    for pid in pids:
+        os.sched_setaffinity(pid, server_cpus)
+        for tid in os.listdir(f"/proc/{pid}/task"):  # threads started before pinning
+            os.sched_setaffinity(int(tid), server_cpus)
+    for p in clients:
+        os.sched_setaffinity(p.pid, client_cpus)
+    return {
+        "pinned": True,
+        "server": sorted(server_cpus),
+        "clients": sorted(client_cpus),
+        "serverPids": pids,
+    }
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(entry))
+            out.extend(_children(int(entry)))
+    return out
+
+
 def start_clients(a: argparse.Namespace, url: str) -> list[subprocess.Popen[str]]:
     port = url.rsplit(":", 1)[1]
     path = f"/realtime/sse?symbols={a.symbols}&timeframe={a.timeframe}"
+    program = client_program(a.client_impl)
     procs = []
     for i in range(a.client_procs):
         n = a.clients // a.client_procs + (1 if i < a.clients % a.client_procs else 0)
         cmd = [
-            PY,
-            str(HERE / "sse_clients.py"),
+            *program,
             "--port",
             port,
             "--clients",
