@@ -147,30 +147,34 @@ class Replay:
         node.stats = self.describe
         node.state = "running"
         executor: Executor | None = None
-        reason = "finished"
-        with trio.CancelScope() as self._scope:
-            task_status.started()
-            if self._stop_requested:
-                self._scope.cancel()
-            try:
-                self._pacer = Pacer(self.plan.from_ms, self.plan.speed, trio.current_time())
-                self.state = "running"
-                executor = self.engine.executor = self._executor_factory()
-                await self._play()
-                self.state = "ended"
-            except ReplayFailed as exc:
-                self.state, self.error, reason = "failed", str(exc), "failed"
-            except Exception as exc:  # a bad recording must not take the server down
-                log.exception("replay %s failed", self.id)
-                self.state, self.error, reason = "failed", f"{type(exc).__name__}: {exc}", "failed"
-        if self._scope.cancelled_caught or self._stop_requested:
-            self.state, reason = "stopped", "stopped"
-        self.end_reason = reason
-        self._finish(reason)
-        if executor is not None:
-            self.engine.close()
-            executor.shutdown(wait=False, cancel_futures=True)
-        node.state = "stopped"
+        reason = "stopped"  # unless it finishes or fails: stopped, or the server is stopping
+        try:
+            with trio.CancelScope() as self._scope:
+                task_status.started()
+                if self._stop_requested:
+                    self._scope.cancel()
+                try:
+                    self._pacer = Pacer(self.plan.from_ms, self.plan.speed, trio.current_time())
+                    self.state = "running"
+                    executor = self.engine.executor = self._executor_factory()
+                    await self._play()
+                    self.state, reason = "ended", "finished"
+                except ReplayFailed as exc:
+                    self.state, self.error, reason = "failed", str(exc), "failed"
+                except Exception as exc:  # a bad recording must not take the server down
+                    log.exception("replay %s failed", self.id)
+                    self.state, self.error = "failed", f"{type(exc).__name__}: {exc}"
+                    reason = "failed"
+        finally:
+            # Also on cancellation from outside (server shutdown): end the streams, free all.
+            if self.state not in ("ended", "failed"):
+                self.state = "stopped"
+            self.end_reason = reason
+            self._finish(reason)
+            if executor is not None:
+                self.engine.close()
+                executor.shutdown(wait=False, cancel_futures=True)
+            node.state = "stopped"
 
     def _finish(self, reason: str) -> None:
         position = int(self.position_ms())

@@ -87,3 +87,17 @@ async def test_a_backlogged_client_holds_a_max_speed_replay(
         stream.pending_bytes = 0  # it caught up
         await trio.sleep(5)
     assert replay.state == "ended" and replay.items_played > held
+
+
+async def test_server_shutdown_ends_a_replay_cleanly(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    replay = make(60, 1.0, ReplayLimits())
+    stream = Stream()
+    replay.hub.subscribe(stream, [STATUS_TOPIC])
+    async with trio.open_nursery() as nursery:  # the manager's nursery, cancelled at shutdown
+        nursery.start_soon(replay.run, ActorNode("r", "replay"))
+        await trio.sleep(30)
+        nursery.cancel_scope.cancel()
+    assert replay.state == "stopped" and stream.closed == "replay-ended"
+    assert orjson.loads(stream.events[-1].data)["reason"] == "stopped"
