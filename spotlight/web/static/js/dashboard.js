@@ -8,7 +8,17 @@ import { CandleChart, loadChartLibrary } from "./chart.js";
 import { fmtPrice, fmtSigned } from "./format.js";
 import { drawGex } from "./gex-canvas.js";
 import { gexBucket, priceLines } from "./lines.js";
-import { CoachFeed, FlowFeed, el, renderBasis, renderGexSummary, renderRegime, renderSetups, renderStatus } from "./panels.js";
+import {
+  CoachFeed,
+  FlowFeed,
+  el,
+  renderBasis,
+  renderGexSummary,
+  renderRegime,
+  renderSetups,
+  renderStatus,
+  resetPanels,
+} from "./panels.js";
 import { ReplayPanel } from "./replay.js";
 import { StreamClient } from "./stream.js";
 import { formatNyDateTime } from "./time.js";
@@ -53,7 +63,8 @@ export class Dashboard {
       onEvent: (type, data, id) => this.onEvent(type, data, id),
       onState: (state) => this.onConnState(state),
       // A replay stream whose id is unknown (404) is over: never retry it.
-      isGone: (status) => this.replay !== null && status === 404,
+      isGone: (status, body) =>
+        this.replay !== null && (status === 404 || (status === 400 && body?.error === "bad_replay")),
     });
     this.replayPanel = new ReplayPanel({
       onEnter: (r) => this.enterReplay(r),
@@ -145,7 +156,7 @@ export class Dashboard {
         this.setBanner("This page fell behind the stream; resuming\u2026", "info", 6000);
         return undefined;
       case "replay:end":
-        this.replayPanel.ended(data?.reason === "stopped" ? "stopped" : "finished");
+        this.replayPanel.ended(data?.reason ?? "finished", data?.error ?? null);
         return undefined;
       default:
         if (CHANNELS.includes(type)) this.onChannel(type, data);
@@ -476,6 +487,9 @@ export class Dashboard {
     this.channels = {};
     this.flow.clear();
     this.coach.clear();
+    resetPanels();
+    this.renderGex();
+    this.updateLines();
     this.renderSymbolButtons();
     this.candles = new CandleSet(this.symbol, this.timeframe);
     this.renderChartState();

@@ -49,6 +49,25 @@ export function renderStatus(status) {
   stamp(badge);
 }
 
+/** Empty every analytics panel (switching between live and a replay). */
+export function resetPanels() {
+  const regime = $("regime");
+  regime.textContent = "\u2013";
+  regime.dataset.label = "";
+  for (const id of ["gamma-regime", "vol-regime", "trend", "regime-description", "regime-facts"]) {
+    $(id).textContent = "";
+  }
+  delete $("regime-panel").dataset.updated;
+  const basis = $("basis");
+  basis.textContent = "SPX/SPY \u2013";
+  delete basis.dataset.updated;
+  $("gex-bucket-name").textContent = "";
+  delete $("gex-panel").dataset.updated;
+  renderGexSummary(null, null);
+  renderSetups(null);
+  delete $("setups").dataset.updated;
+}
+
 // -- regime and basis ---------------------------------------------------------------------
 export function renderRegime(regime) {
   const node = $("regime");

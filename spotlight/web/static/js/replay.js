@@ -22,6 +22,7 @@ export class ReplayPanel {
     this.onAuthLost = onAuthLost;
     this.current = null; // the replay being watched (R), or null for live
     this.pollTimer = null;
+    this.polls = 0;
     this.available = false;
     this.busy = false;
     this.els = {
@@ -161,16 +162,19 @@ export class ReplayPanel {
     this.render();
   }
 
-  /** The stream said the replay is over (`replay:end`, or its id answered 404). */
-  ended(reason) {
-    if (!this.current) return;
+  /**
+   * The stream said the replay is over: `replay:end` (reason "finished", "stopped" from
+   * elsewhere, or "failed"), or its id answered 404 ("gone", e.g. the server restarted).
+   * The chart stays as it was, with "replay ended" and a button back to live. (A stop from
+   * this page has already switched to live, so there is nothing to do then.)
+   */
+  ended(reason, error = null) {
+    if (!this.current || this.current.state === "ended") return;
     this.stopPolling();
-    if (reason === "stopped") {
-      this.backToLive();
-      return;
-    }
-    this.current = { ...this.current, state: "ended", progress: reason === "gone" ? this.current.progress : 1 };
+    const progress = reason === "finished" ? 1 : this.current.progress;
+    this.current = { ...this.current, state: "ended", endReason: reason, progress };
     sessionStorage.removeItem(STORE_KEY);
+    if (reason === "failed") this.setError(`Replay failed${error ? `: ${error}` : "."}`);
     this.render();
   }
 
@@ -195,6 +199,8 @@ export class ReplayPanel {
     if (!this.current) return this.stopPolling();
     const id = this.current.id;
     const r = await api(`/api/replay/${encodeURIComponent(id)}`);
+    this.polls += 1;
+    this.els.panel.dataset.polls = String(this.polls);
     if (!this.current || this.current.id !== id) return;
     if (r.status === 401) return this.onAuthLost();
     if (r.status === 404) return this.ended("gone");
@@ -223,7 +229,8 @@ export class ReplayPanel {
       return;
     }
     const speed = r.speed === "max" ? "max" : `${r.speed}\u00d7`;
-    const label = r.state === "ended" ? "replay ended" : r.state;
+    const why = r.endReason && r.endReason !== "finished" ? ` (${r.endReason})` : "";
+    const label = r.state === "ended" ? `replay ended${why}` : r.state;
     e.state.textContent = `${label} \u00b7 ${r.date ?? ""} \u00b7 ${speed} \u00b7 ${Math.round(progress * 100)}%`;
     e.position.textContent = Number.isFinite(r.positionMs) ? formatNyDateTime(r.positionMs) + " ET" : "";
     if (r.state === "failed" && r.error) this.setError(`Replay failed: ${r.error}`);

@@ -43,7 +43,7 @@ export class StreamClient {
     random = Math.random,
     schedule = {},
     idleTimeoutMs = IDLE_TIMEOUT_MS,
-    endEvents = ["replay:end"],
+    endEvents = ["replay:end", "end"],
   }) {
     this.url = url; // (resume: {epoch, seq} | null) => string
     this.onEvent = onEvent; // (type, data, id) => void
@@ -198,7 +198,10 @@ export class StreamClient {
           } catch {
             data = null;
           }
-          if (this.endEvents.has(event.type)) endedByEvent = true;
+          // The end of a replay, or any control event saying not to reconnect.
+          if (this.endEvents.has(event.type) || (data && data.reconnect === false)) {
+            endedByEvent = true;
+          }
           this.onEvent(event.type, data, event.id);
         }
       }
