@@ -245,6 +245,7 @@ def test_dashboard_live_timeframes_panels_and_restart(tmp_path: Path) -> None:
         )
         titles = {line["title"] for line in debug(page)["chart"]["lines"]}
         assert {"Call wall", "Put wall", "PDH"} <= titles, titles
+        page.mouse.move(0, 0)  # no crosshair in the picture (docs/img/dashboard.png)
         shot(page, "dashboard", "01-live-1m")
 
         # The timeframe switch: 5-minute candles from history, then live updates on them.

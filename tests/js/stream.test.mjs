@@ -239,3 +239,30 @@ test("start() after a lockout connects again, fresh", async () => {
   assert.equal(states.at(-1).status, "open");
   c.stop();
 });
+
+test("a control event saying reconnect: false (the replay's `end`) ends the stream", async () => {
+  const s = openStream();
+  const { c, clock, server, states } = client([s.response]);
+  c.start();
+  await settle();
+  s.push(frame("end", { reason: "replay-ended", reconnect: false }, "ep:4"));
+  s.end();
+  await settle();
+  assert.equal(states.at(-1).status, "ended");
+  await clock.advance(600_000);
+  assert.equal(server.calls.length, 1);
+});
+
+test("shutdown (reconnect: true) is followed by a reconnect with the last id", async () => {
+  const a = openStream();
+  const b = openStream();
+  const { c, clock, server } = client([a.response, b.response]);
+  c.start();
+  await settle();
+  a.push(frame("shutdown", { reason: "shutdown", reconnect: true, retryMs: 2000 }, "ep:8"));
+  a.end();
+  await clock.advance(1000);
+  assert.equal(server.calls.length, 2);
+  assert.match(server.calls[1].url, /sinceSeq=8&epoch=ep$/);
+  c.stop();
+});

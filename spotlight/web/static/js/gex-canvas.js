@@ -65,6 +65,9 @@ export function drawGex(canvas, bucket, spot) {
     return 4 + rowH / 2 + frac * (rowH * (rows.length - 1));
   };
   const levels = bucket.levels || {};
+  const isWall = (r) => r.strike === levels.callWall || r.strike === levels.putWall;
+  const every = Math.max(1, Math.ceil(14 / rowH));
+  const wallRows = rows.map((r, i) => (isWall(r) ? i : -1)).filter((i) => i >= 0);
   rows.forEach((r, i) => {
     const y = 4 + i * rowH + rowH / 2;
     ctx.fillStyle = "rgba(39, 194, 129, 0.85)";
@@ -74,8 +77,9 @@ export function drawGex(canvas, bucket, spot) {
     ctx.fillStyle = "#f5f7fa";
     ctx.fillRect(mid + r.net * scale - 1, y - barH / 2 - 1, 2, barH + 2);
     const wall = r.strike === levels.callWall ? "#27c281" : r.strike === levels.putWall ? "#f0565b" : null;
-    const every = Math.max(1, Math.ceil(14 / rowH));
-    if (wall || i % every === 0) {
+    // Every few rows a strike label; the walls always, and no label crowding a wall's.
+    const nearWall = wallRows.some((w) => w !== i && Math.abs(w - i) < every);
+    if (wall || (i % every === 0 && !nearWall)) {
       ctx.fillStyle = wall || "#7d8a99";
       ctx.textAlign = "right";
       ctx.textBaseline = "middle";
