@@ -209,7 +209,7 @@ async def test_generated_pin_is_printed_with_a_working_login_link(tmp_path: Path
             assert (await login(c, m.group(1))).status_code == 200
             assert (await c.get("/api/diag")).status_code == 200
             page = await c.get("/")
-            assert page.status_code == 200 and "login.js" in page.text
+            assert page.status_code == 200 and "/static/js/app.js" in page.text
     finally:
         proc.terminate()
         proc.wait(10)
