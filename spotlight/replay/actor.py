@@ -42,6 +42,10 @@ __all__ = ["Replay", "ReplayLimits"]
 
 log = logging.getLogger(__name__)
 
+# A stretch of replay time with nothing to play that is longer than this is skipped, not
+# waited out (the night before a session, hours the server was down).
+MAX_IDLE_MS = 60_000
+
 # Bytes of memory one 1-minute bar costs in a pipeline buffer (Bar object, deque slot),
 # measured with tracemalloc: used for the replay's memory estimate.
 BAR_BYTES = 200
@@ -96,6 +100,7 @@ class Replay:
         self.end_reason: str | None = None
         self.items_played = 0
         self.warmed = 0
+        self.skipped = 0  # idle stretches jumped over
         self._pacer = Pacer(plan.from_ms, plan.speed, 0.0)
         self._changed = trio.Event()
         self._scope: trio.CancelScope | None = None
@@ -252,6 +257,9 @@ class Replay:
         )
 
     async def _wait_until(self, t_ms: int) -> None:
+        if t_ms - self._pacer.position(trio.current_time()) > MAX_IDLE_MS:
+            self._pacer.skip_to(t_ms, trio.current_time())
+            self.skipped += 1
         while True:
             changed = self._changed
             delay = self._pacer.delay(t_ms, trio.current_time())
@@ -316,6 +324,7 @@ class Replay:
             "lastSeq": self.hub.last_seq,
             "clients": self.hub.subscriber_count,
             "itemsPlayed": self.items_played,
+            "idleSkips": self.skipped,
             "memoryBytes": self.memory_bytes(),
             "error": self.error,
         }

@@ -179,8 +179,10 @@ class BarItems:
             for b in bars:
                 if self.from_ms <= b.start_ms < self.to_ms:
                     by_minute.setdefault(b.start_ms, []).append(b)
-        next_step = self.from_ms - self.from_ms % self.levels_ms + self.levels_ms
+        next_step: int | None = None  # analytics steps start with the first bar
         for minute in sorted(by_minute):
+            if next_step is None:
+                next_step = minute - minute % self.levels_ms + self.levels_ms
             prints: dict[int, list[Tick]] = {}
             for bar in by_minute[minute]:
                 for trade in bar_prints(bar):

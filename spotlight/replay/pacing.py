@@ -39,6 +39,12 @@ class Pacer:
     def played(self, t_ms: int) -> None:
         self._played_ms = max(self._played_ms, float(t_ms))
 
+    def skip_to(self, t_ms: int, now_s: float) -> None:
+        """Jump forward to ``t_ms`` (a stretch with nothing to play is not waited out)."""
+        self._anchor_replay = max(self.position(now_s), float(t_ms))
+        self._anchor_real = now_s
+        self._played_ms = max(self._played_ms, float(t_ms))
+
     def _rebase(self, now_s: float) -> None:
         self._anchor_replay = self.position(now_s)
         self._anchor_real = now_s

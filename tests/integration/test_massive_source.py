@@ -352,7 +352,7 @@ async def test_replay_of_an_unrecorded_day_is_rebuilt_from_massive_aggregates() 
     from concurrent.futures import ThreadPoolExecutor
 
     async with (
-        live_server(executor_factory=lambda: ThreadPoolExecutor(1)) as (srv, fake),
+        live_server(executor_factory=lambda: ThreadPoolExecutor(1)) as (srv, _fake),
         http(srv.url) as c,
     ):
         listing = (await c.get("/api/replay")).json()

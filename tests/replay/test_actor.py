@@ -101,3 +101,22 @@ async def test_server_shutdown_ends_a_replay_cleanly(
         nursery.cancel_scope.cancel()
     assert replay.state == "stopped" and stream.closed == "replay-ended"
     assert orjson.loads(stream.events[-1].data)["reason"] == "stopped"
+
+
+async def test_a_stretch_with_nothing_to_play_is_skipped(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Bars only from two hours after the start of the range (a server started mid-morning):
+    # at 1x the replay does not sit two hours on an empty chart.
+    later = T0 + 2 * 3600_000
+    bars = [Bar("SPY", "1m", later + i * 60_000, 1, 2, 0.5, 1.5, 8, 4) for i in range(3)]
+    status = SourceStatus("simulated", "replay", "rebuilt", (), T0)
+    plan = ReplayPlan(("SPY",), None, T0, later + 3 * 60_000, 1.0)
+    items = BarItems({"SPY": bars}, T0, plan.to_ms, status, 5)
+    replay = Replay(
+        "r1", "me", plan, "simulated", items, TrioWallClock(T0), InlineExecutor, ReplayLimits()
+    )
+    t0 = trio.current_time()
+    await replay.run(ActorNode("r", "replay"))
+    assert replay.state == "ended" and replay.skipped >= 1
+    assert 170 < trio.current_time() - t0 < 200  # the three minutes of bars, at 1x

@@ -85,3 +85,11 @@ def test_pacer_follows_speed_pause_and_changes_without_jumps() -> None:
     assert p.position(7.0) == 1_020_000
     p.set_speed(2.0, 7.0)
     assert p.position(8.0) == pytest.approx(1_022_000)
+
+
+def test_pacer_skips_forward_without_moving_back() -> None:
+    p = Pacer(start_ms=0, speed=2.0, now_s=0.0)
+    p.skip_to(3_600_000, now_s=1.0)
+    assert p.position(1.0) == 3_600_000 and p.delay(3_602_000, now_s=1.0) == pytest.approx(1.0)
+    p.skip_to(10, now_s=2.0)  # never backwards
+    assert p.position(2.0) == pytest.approx(3_602_000)
