@@ -71,6 +71,7 @@ class AnalyticsEngine:
         self.latest: dict[str, Any] = {}  # {channel: newest payload}
         self.published: dict[str, int] = {}  # {channel: count}
         self.on_step: StepRecorder | None = None
+        self._submitted = False  # whether the worker holds state for this engine
 
     def publish(self, channel: str, payload: Any, *, conflate: bool = True) -> None:
         """Publish through the hub. Snapshot-like channels conflate (a newer payload replaces
@@ -85,8 +86,8 @@ class AnalyticsEngine:
 
     def close(self) -> None:
         """Drop this engine's state in the worker (best effort, never blocks)."""
-        if self.executor is None:
-            return
+        if self.executor is None or not self._submitted:
+            return  # nothing in the worker (and no worker process to start just for this)
         with contextlib.suppress(RuntimeError):  # executor already shut down
             self.executor.submit(forget, self.context)
 
@@ -127,6 +128,7 @@ class AnalyticsEngine:
         """GEX and flow, computed in the worker process (see analytics_worker.py)."""
         assert self.executor is not None, "set AnalyticsEngine.executor before running gex"
         future = self.executor.submit(analyze, self.context, job, spots, now_ms)
+        self._submitted = True
         # This thread only waits on a lock (no GIL held); the work runs on the other core.
         result = await trio.to_thread.run_sync(future.result, abandon_on_cancel=True)
         self._record({"k": "gex", "now": now_ms, "spots": spots, "job": job})
