@@ -12,6 +12,7 @@ A bug in an engine raises out of here and the supervisor restarts the actor; mis
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -29,7 +30,7 @@ from spotlight.pipeline import Pipeline
 from spotlight.runtime.clock import WallClock
 from spotlight.runtime.tree import ActorNode
 
-__all__ = ["AnalyticsActor", "ChannelCadence", "analytics_pool"]
+__all__ = ["AnalyticsActor", "ChannelCadence", "analytics_pool", "stop_pool"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,17 @@ def analytics_pool() -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         max_workers=1, mp_context=mp.get_context("spawn"), initializer=lower_priority
     )
+
+
+def stop_pool(pool: Executor) -> None:
+    """Stop a worker pool at once: pending jobs are cancelled and a job still running is
+    stopped with its process. Analytics are recomputed on the next cadence, so nothing is
+    lost, and a stopping server (or an ended replay) leaves no process burning CPU behind."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        with contextlib.suppress(Exception):  # already gone
+            process.terminate()
 
 
 class AnalyticsActor:
@@ -87,7 +99,7 @@ class AnalyticsActor:
                 task_status.started()
         finally:
             engine.executor = None
-            pool.shutdown(wait=False, cancel_futures=True)
+            stop_pool(pool)
 
     async def _every(self, interval_s: float, step: Callable[[], Awaitable[None]]) -> None:
         while True:

@@ -195,6 +195,7 @@ def rollup(minute_bars: Sequence[Bar], timeframe: str) -> list[Bar]:
 
 
 BarChange = tuple[Literal["update", "close"], Bar]
+_MAX_PENDING_REVISIONS = 4
 
 
 class SymbolBars:
@@ -218,6 +219,8 @@ class SymbolBars:
         # (None while the in-progress minute is the bucket's first).
         self._bucket: dict[str, int] = {}
         self._agg: dict[str, Bar | None] = {}
+        # Source revisions of minutes not closed here yet: {minute start: bar}.
+        self._pending: dict[int, Bar] = {}
 
     @property
     def minute_count(self) -> int:
@@ -296,6 +299,11 @@ class SymbolBars:
                 current.trades + 1,
             )
         elif minute_start > current.start_ms:
+            if self._pending:
+                # The source's own bar for this minute arrived before our minute closed: it is
+                # the authoritative version, so it is what closes.
+                current = self._pending.pop(current.start_ms, current)
+                self._pending = {t: b for t, b in self._pending.items() if t > minute_start}
             changes.append(("close", current))
             self._closed.append(current)
             for tf in _HIGHER:
@@ -325,8 +333,10 @@ class SymbolBars:
     def revise(self, bar: Bar) -> list[BarChange]:
         """Replace a closed 1-minute bar with the source's corrected version (late prints).
 
-        Only closed minutes still in the buffer are revised (the in-progress minute is the
-        live ticks' to build; older ones have left the buffer). A minute the buffer lacks is
+        Only closed minutes still in the buffer are revised (older ones have left the
+        buffer). A revision of the in-progress minute (or a later one) is kept and becomes
+        that minute's bar when it closes: the source saw the minute close before our next
+        tick did. A minute the buffer lacks is
         inserted in order. Returns the corrected bars: ("close", minute), then for every
         higher timeframe either ("close", that older bucket recomputed) or, when the minute
         lies in the current bucket, ("update", the in-progress bar). An identical bar
@@ -335,7 +345,14 @@ class SymbolBars:
         current = self._minute
         if bar.symbol != self.symbol or bar.timeframe != "1m" or bar.start_ms % _MINUTE_MS:
             raise ValueError(f"{self.symbol}: cannot revise with {bar!r}")
-        if current is None or bar.start_ms >= current.start_ms:
+        if current is None:
+            return []
+        if bar.start_ms >= current.start_ms:
+            # The source considers this minute closed while ours is still open (our next tick
+            # has not come yet): keep its bar and close with it (bounded: the newest few).
+            self._pending[bar.start_ms] = bar
+            if len(self._pending) > _MAX_PENDING_REVISIONS:
+                del self._pending[min(self._pending)]
             return []
         closed = list(self._closed)
         if closed and bar.start_ms < closed[0].start_ms and len(closed) == self._closed.maxlen:

@@ -28,6 +28,7 @@ import trio
 from spotlight.hub.epoch import Epoch
 from spotlight.hub.history import History
 from spotlight.hub.hub import Hub
+from spotlight.market.analytics_actor import stop_pool
 from spotlight.market.analytics_engine import AnalyticsEngine
 from spotlight.market.ticks import SourceStatus, Tick
 from spotlight.pipeline import Pipeline
@@ -178,7 +179,7 @@ class Replay:
             self._finish(reason)
             if executor is not None:
                 self.engine.close()
-                executor.shutdown(wait=False, cancel_futures=True)
+                stop_pool(executor)
             node.state = "stopped"
 
     def _finish(self, reason: str) -> None:

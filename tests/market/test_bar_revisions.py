@@ -43,8 +43,8 @@ def test_revision_replaces_a_closed_minute_and_corrects_its_rollups() -> None:
 def test_identical_in_progress_or_unknown_revisions_change_nothing() -> None:
     sb = loaded(5)
     assert sb.revise(minute(1, 601)) == []  # identical
-    assert sb.revise(minute(4, 123)) == []  # the in-progress minute is the ticks' to build
-    assert sb.revise(minute(9, 123)) == []  # the future
+    assert sb.revise(minute(4, 123)) == []  # in progress here: kept for its close (below)
+    assert sb.revise(minute(9, 123)) == []  # the future: kept too, nothing changes now
     assert SymbolBars("SPY", 10).revise(minute(0, 1)) == []  # nothing yet
 
 
@@ -89,3 +89,16 @@ def test_rollups_equal_aggregation_after_any_revisions(
     assert [b.start_ms for b in minutes] == sorted({b.start_ms for b in minutes})
     for tf in TIMEFRAMES[1:]:
         assert sb.history(tf, 10_000) == rollup(minutes, tf)
+
+
+def test_a_revision_that_arrives_before_our_minute_closes_is_what_closes() -> None:
+    # The source saw 09:34 close (and sent its bar) before our next tick arrived.
+    sb = loaded(5)  # 09:34 is in progress here
+    theirs = minute(4, 604.5, v=777.0)
+    assert sb.revise(theirs) == []
+    sb.apply(Trade("SPY", T0 + 4 * M + 50_000, 604.9, 1.0))  # a late tick in 09:34 still folds
+    changes = sb.apply(Trade("SPY", T0 + 5 * M + 1_000, 605.0, 1.0))  # 09:35 opens
+    assert changes[0] == ("close", theirs)
+    assert sb.history("1m", 10)[-2] == theirs
+    closes = {b.timeframe: b for kind, b in changes if kind == "close"}
+    assert closes["5m"] == rollup(sb.history("1m", 10)[:-1], "5m")[-1]
