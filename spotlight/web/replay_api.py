@@ -35,7 +35,7 @@ def install_replay_routes(app: Quart, service: SpotlightService) -> None:
             raise ApiError(413, "too_large", f"a replay request is at most {MAX_BODY} bytes")
         data = await request.get_json(force=True, silent=True)
         if not isinstance(data, dict):
-            raise ApiError(400, "bad_json", "send a JSON object, e.g. {\"date\": \"2026-11-20\"}")
+            raise ApiError(400, "bad_json", 'send a JSON object, e.g. {"date": "2026-11-20"}')
         return data
 
     @app.post("/api/replay/start")
