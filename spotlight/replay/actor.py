@@ -17,6 +17,7 @@ so a fast replay never cuts a client off as slow. The live hub is never involved
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
@@ -120,9 +121,7 @@ class Replay:
 
     def set_speed(self, speed: float | None) -> None:
         self._pacer.set_speed(speed, trio.current_time())
-        self.plan = ReplayPlan(
-            self.plan.symbols, self.plan.date, self.plan.from_ms, self.plan.to_ms, speed
-        )
+        self.plan = dataclasses.replace(self.plan, speed=speed)
         self._poke()
 
     def pause(self) -> None:

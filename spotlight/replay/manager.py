@@ -155,11 +155,19 @@ class ReplayManager:
         return replay
 
     def _items_for(self, plan: ReplayPlan) -> tuple[str, Iterable[list[Item]]]:
+        """The data of the origin asked for, else the first origin that has some."""
+        wanted = plan.origin
         recorded = RecordedItems.covering(self.store, plan.from_ms, plan.to_ms)
-        if recorded.segments:
+        if recorded.segments and wanted in (None, "recorded"):
             return "recorded", recorded
+        if wanted == "recorded":
+            raise ReplayError(400, "no_data", "nothing was recorded in that range")
         source = self.source()
         if isinstance(source, MassiveSource):
+            if wanted == "simulated":
+                raise ReplayError(
+                    400, "bad_origin", "the live source is Massive: no simulator history here"
+                )
             days = _dates(plan)
             if not any(is_trading_day(d) for d in days):
                 names = [holidays(d.year).get(d) or "weekend" for d in days]
@@ -170,6 +178,8 @@ class ReplayManager:
                 )
             status = self._status(plan, "massive")
             return "massive", _MassiveItems(source, plan, status, self.settings.levels_s)
+        if wanted == "massive":
+            raise ReplayError(400, "bad_origin", "Massive aggregates need MASSIVE_API_KEY")
         bars = self._live_bars(plan)
         items = BarItems(
             bars, plan.from_ms, plan.to_ms, self._status(plan, "simulated"), self.settings.levels_s
@@ -239,16 +249,17 @@ class ReplayManager:
             "dates": self.dates(),
         }
 
-    def dates(self) -> list[dict[str, str]]:
-        """Dates that can be replayed, newest first, with where their data comes from."""
-        out: dict[dt.date, str] = {}
+    def dates(self) -> list[dict[str, Any]]:
+        """Dates that can be replayed, newest first: the origin a start picks by default and
+        every origin that has data for the date (a recording may cover part of a day)."""
+        rebuilt: dict[dt.date, str] = {}
         source = self.source()
         today = exchange_date(self.clock.now_ms())
         if isinstance(source, MassiveSource):
             d, n = today, 0
             while n < MASSIVE_DATES:
                 if is_trading_day(d):
-                    out[d] = "massive"
+                    rebuilt[d] = "massive"
                     n += 1
                 d -= dt.timedelta(days=1)
         else:
@@ -256,11 +267,16 @@ class ReplayManager:
             if first:
                 d = exchange_date(min(first))
                 while d <= today:
-                    out[d] = "simulated"
+                    rebuilt[d] = "simulated"
                     d += dt.timedelta(days=1)
-        for d in self.store.dates():
-            out[d] = "recorded"
-        return [{"date": d.isoformat(), "origin": out[d]} for d in sorted(out, reverse=True)]
+        recorded = set(self.store.dates())
+        out = []
+        for d in sorted(recorded | set(rebuilt), reverse=True):
+            origins = (["recorded"] if d in recorded else []) + (
+                [rebuilt[d]] if d in rebuilt else []
+            )
+            out.append({"date": d.isoformat(), "origin": origins[0], "origins": origins})
+        return out
 
     def feed(self, rid: str) -> Feed:
         replay = self._replays.get(rid)

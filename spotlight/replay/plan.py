@@ -16,6 +16,7 @@ from spotlight.market.bars import EXCHANGE_TZ
 
 __all__ = ["MAX_SPEED", "PlanError", "ReplayPlan", "parse_plan", "parse_speed", "session_bounds"]
 
+ORIGINS = ("recorded", "massive", "simulated")
 MAX_SPEED = 1000.0  # as a number; "max" means as fast as the replay's clients can take it
 
 
@@ -33,6 +34,7 @@ class ReplayPlan:
     from_ms: int
     to_ms: int
     speed: float | None  # None: as fast as possible
+    origin: str | None = None  # "recorded", "massive" or "simulated"; None: the first with data
 
 
 def session_bounds(date: dt.date) -> tuple[int, int]:
@@ -63,11 +65,15 @@ def parse_plan(
     now_ms: int,
     max_range_s: float,
 ) -> ReplayPlan:
-    unknown = sorted(set(body) - {"symbols", "date", "from", "to", "speed"})
+    unknown = sorted(set(body) - {"symbols", "date", "from", "to", "speed", "origin"})
     if unknown:
         raise PlanError(
-            "bad_request", f"unknown field(s) {unknown}; expected symbols, date or from/to, speed"
+            "bad_request",
+            f"unknown field(s) {unknown}; expected symbols, date or from/to, speed, origin",
         )
+    origin = body.get("origin")
+    if origin is not None and origin not in ORIGINS:
+        raise PlanError("bad_origin", f"origin must be one of {', '.join(ORIGINS)}, not {origin!r}")
     symbols = _symbols(body.get("symbols"), known_symbols)
     speed = parse_speed(body.get("speed", 1))
     date: dt.date | None = None
@@ -93,7 +99,7 @@ def parse_plan(
             "bad_range",
             f"range is {(end - start) / 3_600_000:.1f} h; at most {max_range_s / 3600:g} h",
         )
-    return ReplayPlan(symbols, date, start, end, speed)
+    return ReplayPlan(symbols, date, start, end, speed, origin)
 
 
 def _symbols(value: object, known: Sequence[str]) -> tuple[str, ...]:

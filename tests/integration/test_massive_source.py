@@ -356,7 +356,15 @@ async def test_replay_of_an_unrecorded_day_is_rebuilt_from_massive_aggregates() 
         http(srv.url) as c,
     ):
         listing = (await c.get("/api/replay")).json()
-        assert listing["dates"][0] == {"date": "2025-12-17", "origin": "massive"}
+        assert listing["dates"][0] == {
+            "date": "2025-12-17",
+            "origin": "massive",
+            "origins": ["massive"],
+        }
+        wrong = await c.post(
+            "/api/replay/start", json={"date": "2025-12-16", "origin": "simulated"}
+        )
+        assert wrong.status_code == 400 and wrong.json()["error"] == "bad_origin"
         assert "2025-12-13" not in {d["date"] for d in listing["dates"]}  # a Saturday
         closed = await c.post("/api/replay/start", json={"date": "2025-12-13"})
         assert closed.status_code == 400 and closed.json()["error"] == "market_closed"

@@ -138,6 +138,9 @@ async def test_bad_requests_and_limits() -> None:
                 "bad_range",
             ),
             (orjson.dumps({"date": "2001-09-10"}), "no_data"),
+            (orjson.dumps({"date": "2026-11-20", "origin": "tape"}), "bad_origin"),
+            (orjson.dumps({**last_minutes(5), "origin": "massive"}), "bad_origin"),
+            (orjson.dumps({**last_minutes(5), "origin": "recorded"}), "no_data"),
         ]
         for body, code in cases:
             r = await c.post("/api/replay/start", content=body)
@@ -217,9 +220,11 @@ async def test_a_recorded_session_replays_from_disk(tmp_path: Path) -> None:
         assert done["lastSeq"] > 10 and done["error"] is None
         diag = (await client.get("/api/diag")).json()
         assert diag["recording"]["enabled"] and diag["recording"]["bytesWritten"] > 0
-        assert any(
-            d["origin"] == "recorded" for d in (await client.get("/api/replay")).json()["dates"]
-        )
+        dates = (await client.get("/api/replay")).json()["dates"]
+        assert dates[0]["origin"] == "recorded" and dates[0]["origins"] == ["recorded", "simulated"]
+        # Today rebuilt from the simulator's history instead, on request.
+        rebuilt = await start(client, date=dates[0]["date"], origin="simulated", speed="max")
+        assert rebuilt["origin"] == "simulated"
 
 
 async def test_recording_off_writes_nothing(tmp_path: Path) -> None:

@@ -29,6 +29,11 @@ def test_a_date_is_the_exchange_day() -> None:
     assert plan(date="2026-11-20").symbols == SYMBOLS and plan(date="2026-11-20").speed == 1.0
 
 
+def test_origin_is_optional() -> None:
+    assert plan(date="2026-11-20").origin is None
+    assert plan(date="2026-11-20", origin="simulated").origin == "simulated"
+
+
 def test_from_to_and_max_speed() -> None:
     p = plan(**{"from": "2026-11-20T14:30:00Z", "to": "2026-11-20T15:00:00Z", "speed": "max"})
     assert p.to_ms - p.from_ms == 30 * 60_000 and p.speed is None and p.date is None
@@ -54,6 +59,7 @@ def test_from_to_and_max_speed() -> None:
         ({"date": "2026-11-20", "symbols": []}, "bad_symbols", "empty"),
         ({"date": "2026-11-20", "symbols": [1]}, "bad_symbols", "strings"),
         ({"date": "2026-11-20", "colour": "red"}, "bad_request", "colour"),
+        ({"date": "2026-11-20", "origin": "tape"}, "bad_origin", "recorded, massive, simulated"),
     ],
 )
 def test_bad_requests_say_what_is_wrong(body: dict[str, object], code: str, words: str) -> None:
