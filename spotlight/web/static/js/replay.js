@@ -81,9 +81,16 @@ export class ReplayPanel {
   }
 
   fillDates(dates) {
+    // One option per date and origin with data: the default origin's value is the bare date;
+    // another origin (a partly recorded day rebuilt in full instead) is "date|origin".
     const options = dates
       .filter((d) => d && typeof d.date === "string")
-      .map((d) => el("option", { value: d.date, text: `${d.date} \u00b7 ${d.origin ?? "?"}` }));
+      .flatMap((d) => {
+        const origins = Array.isArray(d.origins) && d.origins.length ? d.origins : [d.origin ?? "?"];
+        return origins.map((origin, i) =>
+          el("option", { value: i === 0 ? d.date : `${d.date}|${origin}`, text: `${d.date} \u00b7 ${origin}` }),
+        );
+      });
     this.els.date.replaceChildren(...options);
     if (!options.length) this.els.date.append(el("option", { value: "", text: "no dates" }));
   }
@@ -117,9 +124,10 @@ export class ReplayPanel {
   }
 
   async start() {
-    const date = this.els.date.value;
+    const [date, origin] = this.els.date.value.split("|");
     if (!date) return this.setError("Pick a date to replay.");
-    const replay = await this.call("/api/replay/start", { date, speed: this.speedValue() }, "starting the replay");
+    const body = { date, speed: this.speedValue(), ...(origin ? { origin } : {}) };
+    const replay = await this.call("/api/replay/start", body, "starting the replay");
     if (!replay) return;
     this.current = replay;
     sessionStorage.setItem(STORE_KEY, replay.id);
