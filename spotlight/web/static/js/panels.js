@@ -31,6 +31,14 @@ function stamp(node) {
 }
 
 // -- market status ------------------------------------------------------------------------
+// A replay rebuilt from 1-minute bars has no option chains (docs/replay.md): say so instead
+// of waiting for one.
+let rebuiltReplay = false;
+const gexWaiting = () =>
+  rebuiltReplay
+    ? "no option chains in a replay rebuilt from 1-minute bars"
+    : "waiting for the option chain\u2026";
+
 export function renderStatus(status) {
   const badge = $("market-badge");
   const source = str(status?.source, "?");
@@ -39,6 +47,12 @@ export function renderStatus(status) {
   $("market-state").textContent = source === state ? "" : state;
   badge.dataset.state = source === "replay" ? "replay" : state;
   const replay = status?.replay;
+  const rebuilt = source === "replay" && (replay?.origin === "simulated" || replay?.origin === "massive");
+  if (rebuilt !== rebuiltReplay) {
+    rebuiltReplay = rebuilt;
+    const waiting = $("gex-summary").querySelector("[data-waiting]");
+    if (waiting) waiting.textContent = gexWaiting();
+  }
   $("market-replay").textContent =
     source === "replay" && replay ? `${str(replay.date, "")} ${str(replay.origin, "")}`.trim() : "";
   const feeds = status?.feeds && typeof status.feeds === "object" ? status.feeds : {};
@@ -101,7 +115,9 @@ export function renderGexSummary(gex, bucket) {
   const node = $("gex-summary");
   node.replaceChildren();
   if (!gex || !bucket) {
-    node.append(el("span", { class: "muted", text: "waiting for the option chain\u2026" }));
+    const waiting = el("span", { class: "muted", text: gexWaiting() });
+    waiting.dataset.waiting = "1";
+    node.append(waiting);
     return;
   }
   const lv = bucket.levels || {};
