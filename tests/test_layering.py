@@ -24,6 +24,7 @@ PURE = [
     "protocol/sse.py",
     "protocol/topics.py",
     "market/bars.py",
+    "market/calendar.py",
     "market/simulator.py",
     "market/ticks.py",
     "market/normalizer.py",

@@ -40,7 +40,7 @@ _calendars: dict[int, SessionCalendar] = {}  # {year: NYSE calendar of that year
 def nyse_calendar(year: int) -> SessionCalendar:
     """Holidays and 13:00 early closes of ``year`` and ``year + 1`` (NYSE rules, so 0DTE
     time to expiry is right on the day after Thanksgiving and on Christmas Eve)."""
-    from spotlight.market.massive.fake_data import early_closes, holidays
+    from spotlight.market.calendar import early_closes, holidays
 
     cal = _calendars.get(year)
     if cal is None:

@@ -28,8 +28,8 @@ import trio
 from spotlight.config import Settings
 from spotlight.feed import Feed, FeedNotFound
 from spotlight.market.bars import Bar
+from spotlight.market.calendar import holidays, is_trading_day
 from spotlight.market.massive.errors import MassiveError
-from spotlight.market.massive.fake_data import holidays, is_trading_day
 from spotlight.market.massive.source import MassiveSource
 from spotlight.market.source import MarketSource
 from spotlight.market.ticks import SourceStatus

@@ -7,7 +7,7 @@ start time and the ``now_ms`` a caller passes in.
   (history before ``start_ms``, live ticks folded into bars up to ``now``), so the fake's
   aggregates, last trades, index values and option underlyings all agree.
 * ``I:VIX`` is a pure function of ``I:SPX`` (a seeded base level, rising as SPX falls).
-* The NYSE calendar (holidays, early closes) is computed from the exchange's rules.
+* The NYSE calendar (holidays, early closes) comes from market/calendar.py (exchange rules).
 * Option chains are listed once per (underlying, New York date): expiries, a strike ladder
   around the price at New York midnight and open interest. Prices, greeks, quotes, trades
   and day volume are computed per request from the live spot (Black-Scholes with a skewed
@@ -27,6 +27,8 @@ from random import Random
 from typing import Any
 from zoneinfo import ZoneInfo
 
+# The NYSE calendar lives in market/calendar.py (the server uses it too); re-exported here.
+from spotlight.market.calendar import early_closes, holidays, is_trading_day, nth_weekday
 from spotlight.market.simulator import MarketSimulator, SimulatorConfig
 from spotlight.market.ticks import Quote, Trade
 
@@ -82,81 +84,6 @@ def ny_midnight_ms(d: date) -> int:
 
 def _ny_ms(d: date, hour: int, minute: int) -> int:
     return int(datetime(d.year, d.month, d.day, hour, minute, tzinfo=NY).timestamp() * 1000)
-
-
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    first = date(year, month, 1)
-    return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-
-
-def _last_weekday(year: int, month: int, weekday: int) -> date:
-    nxt = date(year + month // 12, month % 12 + 1, 1)
-    last = nxt - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7)
-
-
-def _easter(year: int) -> date:
-    # Anonymous Gregorian algorithm (Meeus/Jones/Butcher).
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = b // 4, b % 4
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = c // 4, c % 4
-    el = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * el) // 451
-    month = (h + el - 7 * m + 114) // 31
-    day = (h + el - 7 * m + 114) % 31 + 1
-    return date(year, month, day)
-
-
-def _observed(d: date) -> date:
-    if d.weekday() == 5:
-        return d - timedelta(days=1)
-    if d.weekday() == 6:
-        return d + timedelta(days=1)
-    return d
-
-
-@lru_cache(maxsize=64)
-def holidays(year: int) -> dict[date, str]:
-    """NYSE full-day closures of ``year`` (observed dates), with Massive's names."""
-    out: dict[date, str] = {}
-    new_year = date(year, 1, 1)
-    if new_year.weekday() == 6:
-        out[new_year + timedelta(days=1)] = "New Years Day"
-    elif new_year.weekday() < 5:  # on a Saturday it is not observed (NYSE rule 7.2)
-        out[new_year] = "New Years Day"
-    out[_nth_weekday(year, 1, 0, 3)] = "Martin Luther King, Jr. Day"
-    out[_nth_weekday(year, 2, 0, 3)] = "Washington's Birthday"
-    out[_easter(year) - timedelta(days=2)] = "Good Friday"
-    out[_last_weekday(year, 5, 0)] = "Memorial Day"
-    if year >= 2022:
-        out[_observed(date(year, 6, 19))] = "Juneteenth"
-    out[_observed(date(year, 7, 4))] = "Independence Day"
-    out[_nth_weekday(year, 9, 0, 1)] = "Labor Day"
-    out[_nth_weekday(year, 11, 3, 4)] = "Thanksgiving"
-    out[_observed(date(year, 12, 25))] = "Christmas"
-    return out
-
-
-@lru_cache(maxsize=64)
-def early_closes(year: int) -> dict[date, str]:
-    """NYSE 13:00 early closes of ``year``."""
-    closed = holidays(year)
-    out: dict[date, str] = {}
-    july3 = date(year, 7, 3)
-    if july3.weekday() < 5 and july3 not in closed:
-        out[july3] = "Independence Day"
-    out[_nth_weekday(year, 11, 3, 4) + timedelta(days=1)] = "Thanksgiving"
-    dec24 = date(year, 12, 24)
-    if dec24.weekday() < 5 and dec24 not in closed:
-        out[dec24] = "Christmas"
-    return out
-
-
-def is_trading_day(d: date) -> bool:
-    return d.weekday() < 5 and d not in holidays(d.year)
 
 
 def _open_ms(d: date) -> int:
@@ -565,7 +492,7 @@ def _strikes(u: Underlying, ref: float) -> list[float]:
 
 
 def _third_friday(year: int, month: int) -> date:
-    d = _nth_weekday(year, month, 4, 3)
+    d = nth_weekday(year, month, 4, 3)
     while not is_trading_day(d):  # Good Friday and the like: the day before
         d -= timedelta(days=1)
     return d
