@@ -10,13 +10,11 @@ to ``test-artifacts/dashboard-*.png``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
 import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -32,10 +30,9 @@ from test_browser_login import (
     PLAYWRIGHT_MISSING,
     ROOT,
     SETUP_HINT,
-    START_S,
     STOP_S,
     Server,
-    _drain,
+    spotlight_server,
     stop_gracefully,
 )
 
@@ -58,48 +55,11 @@ FAST_ENV = {
 }
 
 
-@contextmanager
 def dashboard_server(
     data_dir: Path, port: int = 0, env: dict[str, str] | None = None
-) -> Iterator[Server]:
-    """``python -m spotlight serve`` with auth on and fast analytics; killed at the end."""
-    full = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "SPOTLIGHT_PIN": PIN,
-        "SPOTLIGHT_DATA_DIR": str(data_dir),
-        **FAST_ENV,
-        **(env or {}),
-    }
-    for name in ("MASSIVE_API_KEY", "SPOTLIGHT_AUTH"):
-        full.pop(name, None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "spotlight", "serve"],
-        cwd=ROOT,
-        env=full,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        # Its own process group: a kill must also reach the analytics worker process, which
-        # otherwise outlives the server holding the stderr pipe open.
-        start_new_session=True,
-    )
-    server = Server(proc)
-    reader = threading.Thread(target=_drain, args=(server,), daemon=True)
-    reader.start()
-    try:
-        server.ready.wait(START_S)
-        assert server.url, f"server did not log its URL within {START_S} s:\n{server.tail()}"
-        yield server
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(STOP_S)
-        reader.join(STOP_S)
-        assert proc.stderr is not None
-        proc.stderr.close()
+) -> contextlib.AbstractContextManager[Server]:
+    """The login test's server with fast analytics (every panel fills within seconds)."""
+    return spotlight_server(data_dir, port=port, env={**FAST_ENV, **(env or {})})
 
 
 def require_browser() -> None:

@@ -72,27 +72,34 @@ def _drain(server: Server) -> None:
 
 
 @contextmanager
-def spotlight_server(data_dir: Path) -> Iterator[Server]:
-    """``python -m spotlight serve`` on 127.0.0.1:0 with auth on; killed if still up at the end."""
-    env = {
+def spotlight_server(
+    data_dir: Path, *, port: int = 0, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """``python -m spotlight serve`` on 127.0.0.1 (``port`` 0: any) with auth on, plus ``env``;
+    killed with its analytics worker if still up at the end."""
+    full = {
         **os.environ,
         "HOST": "127.0.0.1",
-        "PORT": "0",
+        "PORT": str(port),
         "SPOTLIGHT_PIN": PIN,
         "SPOTLIGHT_DATA_DIR": str(data_dir),
         "SPOTLIGHT_SIM_HISTORY_DAYS": "1",
         "SPOTLIGHT_SHUTDOWN_GRACE_S": "2",
+        **(env or {}),
     }
     for name in ("MASSIVE_API_KEY", "SPOTLIGHT_AUTH"):
-        env.pop(name, None)
+        full.pop(name, None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "spotlight", "serve"],
         cwd=ROOT,
-        env=env,
+        env=full,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        # Its own process group: a kill must also reach the analytics worker process, which
+        # otherwise outlives the server holding the stderr pipe open.
+        start_new_session=True,
     )
     server = Server(proc)
     reader = threading.Thread(target=_drain, args=(server,), daemon=True)
@@ -102,8 +109,8 @@ def spotlight_server(data_dir: Path) -> Iterator[Server]:
         assert server.url, f"server did not log its URL within {START_S} s:\n{server.tail()}"
         yield server
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        with suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(STOP_S)
         reader.join(STOP_S)
         assert proc.stderr is not None
