@@ -87,7 +87,10 @@ class SpotlightService:
         hub_node.stats = self.hub.stats
         self.clients = ClientRegistry(self.tree.child("clients", "registry"))
         self.clients.node.state = "running"
-        self.clients.node.stats = lambda: {"connections": len(self.clients)}
+        self.clients.node.stats = lambda: {
+            "connections": len(self.clients),
+            "sharedChunks": self.clients.groups.stats(),
+        }
         self.metrics.watch_queues(self.clients.queue_depths)
         # Client nodes are skipped: one series per connection would be unbounded cardinality.
         self.metrics.watch_actors(

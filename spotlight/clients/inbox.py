@@ -36,6 +36,7 @@ from spotlight.runtime.parking import Parking
 
 if TYPE_CHECKING:
     from spotlight.clients.flusher import Flusher
+    from spotlight.clients.stream_group import StreamGroup
 
 __all__ = ["ClientInbox"]
 
@@ -51,6 +52,7 @@ class ClientInbox:
         "conflated",
         "direct",
         "dropped",
+        "group",
         "heartbeat_due",
         "max_age_s",
         "max_bytes",
@@ -73,6 +75,9 @@ class ClientInbox:
         # Set by a transport that can write without awaiting (a raw socket): the flusher calls
         # it while the writer is parked; it returns False when the writer must take over.
         self.direct: Callable[[], bool] | None = None
+        # Set while the client is a member of a shared-chunk group (clients/stream_group.py):
+        # the hub offers to the group instead, and this queue stays empty.
+        self.group: StreamGroup | None = None
         self.heartbeat_due = False
         self.pending_bytes = 0
         self.pending_events = 0
@@ -89,8 +94,17 @@ class ClientInbox:
 
     def detach(self) -> None:
         """Stop being flushed (the stream is ending)."""
+        if self.group is not None:
+            self.group.leave(self, (), resubscribe=False)
         self._flusher = None
         self.direct = None
+
+    @property
+    def writer_parked(self) -> bool:
+        return self._writer.parked
+
+    def wake_writer(self) -> None:
+        self._writer.wake()
 
     def offer(self, event: Event) -> bool:
         if self.closed_reason is not None:
@@ -124,6 +138,9 @@ class ClientInbox:
         return True
 
     def _notify(self) -> None:
+        if self.group is not None:
+            self.group.poke()  # a member's heartbeat is written by its group
+            return
         flusher = self._flusher
         if flusher is not None:
             if not self._dirty:
@@ -135,6 +152,8 @@ class ClientInbox:
     def flush(self) -> None:
         """The flusher's visit: write directly if the transport can, else wake the writer."""
         self._dirty = False
+        if self.group is not None:
+            return  # joined a group after being marked: the group writes for it now
         if not self._writer.parked:
             return  # the writer is busy writing; it will find the new work when it loops
         direct = self.direct
@@ -175,15 +194,18 @@ class ClientInbox:
         self.heartbeat_due = True
         self._notify()
 
-    def drain(self) -> list[Event]:
-        """Every live pending event, oldest first; the queue is empty afterwards."""
+    def peek(self) -> list[Event]:
+        """Every live pending event, oldest first (superseded ones skipped); nothing changes."""
         pending, latest = self._pending, self._latest
         if latest:
-            out = [e for e in pending if e.conflate_key is None or latest.get(e.conflate_key) is e]
-            latest.clear()
-        else:
-            out = list(pending)
-        pending.clear()
+            return [e for e in pending if e.conflate_key is None or latest.get(e.conflate_key) is e]
+        return list(pending)
+
+    def drain(self) -> list[Event]:
+        """Every live pending event, oldest first; the queue is empty afterwards."""
+        out = self.peek()
+        self._latest.clear()
+        self._pending.clear()
         self.pending_bytes = 0
         self.pending_events = 0
         return out
@@ -195,6 +217,10 @@ class ClientInbox:
         """
         if self.closed_reason is not None:
             return
+        if self.group is not None:
+            # Out of the group first, with what the group holds for it, so the closing
+            # chunk is exact (everything published before the close, then the close).
+            self.group.leave_now(self, resubscribe=False)
         self.closed_reason = reason
         if dropped:
             self.dropped += self.pending_events

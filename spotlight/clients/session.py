@@ -15,6 +15,7 @@ import trio
 
 from spotlight.clients.flusher import Flusher
 from spotlight.clients.inbox import ClientInbox
+from spotlight.clients.stream_group import StreamGroups
 from spotlight.runtime.tree import ActorNode
 
 __all__ = ["ClientRegistry", "ClientSession"]
@@ -54,6 +55,7 @@ class ClientSession:
             "delivered": self.delivered,
             "writes": self.writes,
             "connectedS": round(trio.current_time() - self.connected_at, 3),
+            "sharedChunk": self.inbox.group is not None,
             **self.inbox.stats(),
         }
 
@@ -63,9 +65,11 @@ class ClientRegistry:
         self.node = node
         self._ids = itertools.count(1)
         self._sessions: dict[int, ClientSession] = {}
+        # Clients of one subscription that are in step share one chunk per burst.
+        self.groups = StreamGroups()
         # Set by the service once its flusher actor runs; streams opened after that are
         # flushed in one pass per burst (clients/flusher.py).
-        self.flusher: Flusher | None = None
+        self.flusher = None
         self.closing_reason: str | None = None  # set once shutdown begins: refuse new streams
 
     def open(
@@ -80,6 +84,14 @@ class ClientRegistry:
         if self.closing_reason is not None:
             inbox.close(self.closing_reason)
         return session
+
+    @property
+    def flusher(self) -> Flusher | None:
+        return self.groups.flusher
+
+    @flusher.setter
+    def flusher(self, flusher: Flusher | None) -> None:
+        self.groups.flusher = flusher
 
     def remove(self, session: ClientSession) -> None:
         self._sessions.pop(session.id, None)

@@ -122,14 +122,29 @@ class SSEWriter:
             session.close_reason = reason
             self.done = True
         elif inbox.heartbeat_due:
-            inbox.heartbeat_due = False
             # The queue was just drained in this same step: everything published so far that
             # this client subscribes to is in this chunk or was written before it.
-            session.last_seq = self.hub.last_seq
-            parts.append(
-                control_frame("heartbeat", _heartbeat(session), self.hub.epoch.id, session.last_seq)
-            )
+            parts.append(self._heartbeat_frame())
         return b"".join(parts) if parts else None
+
+    def shared_chunk(self, chunk: bytes, events: int, oldest: float, last_seq: int) -> bytes:
+        """This client's copy of a group's burst (clients/stream_group.py): the shared bytes,
+        plus its heartbeat when one is due. The group has just drained its queue, so as in
+        ``next_chunk`` everything published so far is in the chunk or was written before.
+        """
+        self._chunk_events = events
+        if events:
+            self._chunk_oldest = oldest
+            self.session.last_seq = last_seq
+        if self.session.inbox.heartbeat_due:
+            return chunk + self._heartbeat_frame()
+        return chunk
+
+    def _heartbeat_frame(self) -> bytes:
+        session = self.session
+        session.inbox.heartbeat_due = False
+        session.last_seq = self.hub.last_seq
+        return control_frame("heartbeat", _heartbeat(session), self.hub.epoch.id, session.last_seq)
 
     def wrote(self) -> None:
         """The last chunk from ``next_chunk`` is fully written."""

@@ -90,20 +90,10 @@ async def refresh_prices(service: SpotlightService, req: SSERequest) -> None:
         await refresh(req.symbols)
 
 
-def new_session(
-    service: SpotlightService,
-    req: SSERequest,
-    remote: str,
-    on_close: Callable[[str], None] | None = None,
-) -> ClientSession:
-    """Register the stream's session with its bounded inbox.
-
-    ``on_close(reason)`` runs (synchronously, possibly inside ``Hub.publish``) when the
-    client's inbox closes: the transport uses it to bound a write stuck on a stalled peer.
-    """
+def new_session(service: SpotlightService, req: SSERequest, remote: str) -> ClientSession:
+    """Register the stream's session with its bounded inbox."""
     settings = service.settings
     inbox = ClientInbox(settings.client_queue_bytes, settings.client_queue_age_s)
-    inbox.on_close = on_close
     return service.clients.open("sse", remote, req.topics, inbox)
 
 
@@ -121,12 +111,10 @@ def snapshot_for(service: SpotlightService, req: SSERequest) -> Callable[[], obj
     return snapshot
 
 
-def new_sse_writer(
-    service: SpotlightService, req: SSERequest, remote: str, on_close: Callable[[str], None]
-) -> SSEWriter:
+def new_sse_writer(service: SpotlightService, req: SSERequest, remote: str) -> SSEWriter:
     return SSEWriter(
         req.feed.hub,
-        new_session(service, req, remote, on_close),
+        new_session(service, req, remote),
         service.clients,
         service.metrics,
         service.settings.retry_ms,

@@ -10,7 +10,7 @@ import trio
 from prometheus_client.parser import text_string_to_metric_families
 from support import Frame, http, parse_frames, running_server, sse, wait_for
 
-from spotlight.web.sse_socket import STALL_GRACE_S
+from spotlight.clients.socket_stream import STALL_GRACE_S
 
 HOT: dict[str, Any] = {"trades_per_second": 400.0, "sim_burst_ms": 10}
 
