@@ -64,6 +64,8 @@ TYPES = [
 PRIMER = 10  # idle-RSS mode: streams opened before the baseline reading
 TROUBLE = ("disconnects", "connect_failed", "bad_status", "slow", "shutdown", "reset")
 
+PY_SPY = Path(sys.executable).parent / "py-spy"
+
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -165,7 +167,7 @@ def run_load(a: argparse.Namespace, server: subprocess.Popen[bytes], url: str) -
     if a.py_spy:
         args = f"record --pid {server.pid} --format raw --rate {a.py_spy_rate} -o {a.py_spy}"
         flags = ["--nonblocking"] * a.py_spy_nonblocking + ["--native"] * a.py_spy_native
-        cmd = [str(Path(sys.executable).parent / "py-spy"), *args.split(), *flags]
+        cmd = [str(PY_SPY), *args.split(), *flags]
         spy = subprocess.Popen(
             [*cmd, "--duration", str(int(a.duration))],
             stdout=subprocess.DEVNULL,
@@ -319,6 +321,8 @@ def run_idle(a: argparse.Namespace, server: subprocess.Popen[bytes], url: str) -
 def main(argv: list[str] | None = None) -> None:
     a = parse_args(argv)
     a.gc_probe = a.gc_probe or bool(a.gc_threshold)
+    if a.py_spy and not PY_SPY.exists():
+        sys.exit(f"--py-spy needs {PY_SPY}: install it with `.venv/bin/pip install -e '.[bench]'`")
     log = tempfile.NamedTemporaryFile(prefix="spotlight-bench-", suffix=".log", delete=False)  # noqa: SIM115
     server, url = start_server(a, log)
     try:
