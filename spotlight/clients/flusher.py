@@ -11,6 +11,9 @@ directly (the ASGI fallback). Ownership does not move: the session's writer task
 its socket and its lifetime; the flusher only writes while that task is parked in
 ``ClientInbox.wait``, so the two never write at once.
 
+A shared-chunk group (``clients/stream_group.py``) is visited the same way, once per burst
+for all its members.
+
 Publishers never await it: ``mark`` is a list append and, at most once per burst, a
 reschedule.
 """

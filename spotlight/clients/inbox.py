@@ -8,6 +8,10 @@ burst instead of one task switch per client. The writer waits in a ``runtime.Par
 (nothing allocated per wait), and heartbeats come from one ticker for all clients
 (``poke``), not a timeout per client: per-wait objects were the main source of GC load.
 
+While its client is a member of a shared-chunk group (``clients/stream_group.py``) the queue
+is not subscribed and stays empty: pokes go to the group, and a close first takes the
+group's pending events into this queue.
+
 Policy, in order:
 1. Conflation. An event with a ``conflate_key`` (the in-progress bar of a symbol, the latest
    quote) supersedes a pending one with the same key. The older one is skipped at drain and the

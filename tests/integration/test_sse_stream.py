@@ -150,3 +150,30 @@ async def test_timeframe_selects_bar_topic_and_unknown_topics_are_not_sent() -> 
     assert {f.json()["s"] for f in frames} == {"I:SPX"}
     assert {f.json()["tf"] for f in frames if f.event.startswith("bar:")} == {"1h"}
     assert "quote" not in {f.event for f in frames}
+
+
+async def test_clients_of_one_subscription_share_chunks_and_get_the_same_events() -> None:
+    async with running_server() as srv, http(srv.url) as c:
+        url = "/realtime/sse?symbols=SPY,QQQ"
+        async with sse(c, url) as a, sse(c, url) as b:
+            await a.until(lambda f: f.event == "snapshot")
+            await b.until(lambda f: f.event == "snapshot")
+            # Once caught up, both are members of one group: one hub subscriber for the two.
+            groups = srv.service.clients.groups
+            await wait_for(lambda: groups.stats()["members"] == 2)
+            diag = (await c.get("/api/diag")).json()
+            assert [x["sharedChunk"] for x in diag["clients"]["list"]] == [True, True]
+            node = next(n for n in diag["actors"]["children"] if n["name"] == "clients")
+            assert node["stats"]["sharedChunks"]["groups"] == 1
+            assert diag["hub"]["subscribers"] == 1
+            with trio.fail_after(10):
+                got_a = await _collect_market(a, 60)
+                got_b = await _collect_market(b, 60)
+            lo = max(got_a[0].seq, got_b[0].seq)
+            hi = min(got_a[-1].seq, got_b[-1].seq)
+            assert hi - lo > 30
+
+            def window(frames: list[Frame]) -> list[tuple[int, str, str]]:
+                return [(f.seq, f.event, f.data) for f in frames if lo <= f.seq <= hi]
+
+            assert window(got_a) == window(got_b)
