@@ -168,7 +168,8 @@ class StreamGroups:
     """Every group, by hub and topics (one hub per feed: live, and each replay)."""
 
     def __init__(self) -> None:
-        self._groups: dict[tuple[Hub, tuple[str, ...]], StreamGroup] = {}
+        # Keyed by the set of topics: the order a client named them in changes nothing.
+        self._groups: dict[tuple[Hub, frozenset[str]], StreamGroup] = {}
         self.flusher: Flusher | None = None
         self.joins = 0
         self.leaves = 0
@@ -190,7 +191,7 @@ class StreamGroups:
             or inbox.closed_reason is not None
         ):
             return False
-        key = (hub, topics)
+        key = (hub, frozenset(topics))
         group = self._groups.get(key)
         if group is not None and group.queue.pending_events:
             # The group's burst is not written yet (the flusher visits it later in this same
@@ -205,7 +206,7 @@ class StreamGroups:
         return True
 
     def forget(self, group: StreamGroup) -> None:
-        key = (group.hub, group.topics)
+        key = (group.hub, frozenset(group.topics))
         if self._groups.get(key) is group:
             del self._groups[key]
 

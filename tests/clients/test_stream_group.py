@@ -171,6 +171,22 @@ async def test_clients_in_step_share_one_subscription_and_identical_bytes() -> N
         assert r.metrics.writes["sse"].delivered == 3 * 18 + 7
 
 
+async def test_the_order_topics_were_named_in_does_not_split_a_group() -> None:
+    async with rig() as r:
+        ab = await r.connect(("a", "b"))
+        ba = await r.connect(("b", "a"))
+        r.tick("a")
+        r.tick("b")
+        await settle()
+        assert ab.grouped and ba.grouped and len(r.registry.groups) == 1
+        r.tick("b")
+        r.tick("a")
+        await settle()
+        ab.read()
+        ba.read()
+        assert ticks(ab) == ticks(ba) == r.published(("a", "b"))
+
+
 async def test_a_client_that_stops_reading_leaves_then_catches_up_exactly_and_rejoins() -> None:
     async with rig() as r:
         fast = await r.connect(("a",))
