@@ -248,6 +248,15 @@ def run_load(a: argparse.Namespace, server: subprocess.Popen[bytes], url: str) -
         },
         "server_rss_mb": round(int(diag["memory"]["rssBytes"]) / 2**20, 1),
         "server_clients_at_end": diag["clients"]["count"],
+        # Clients sharing one chunk per burst at the end of the window (docs/architecture.md).
+        "shared_chunks_at_end": next(
+            (
+                n["stats"].get("sharedChunks")
+                for n in diag["actors"]["children"]
+                if n["name"] == "clients"
+            ),
+            None,
+        ),
         "stalled": {
             "opened": len(stalled),
             "cut_off_as_slow_in_window": round(

@@ -40,7 +40,8 @@ def summary(r: dict[str, Any]) -> str:
             f"{r['server_us_per_event']} us/event, {r['server_cpu_s_per_1000_events']} s per "
             f"1,000 events (Node baseline ~18 us, goal <= 9 us)",
             f"server writes {sm['writes_per_s']:,}/s, {sm['mean_batch_events']} events/write; "
-            f"published/s {sm['published_per_s']}; RSS {r['server_rss_mb']} MB",
+            f"published/s {sm['published_per_s']}; RSS {r['server_rss_mb']} MB; "
+            f"shared chunks at the end {r.get('shared_chunks_at_end')}",
             f"client CPU {r['client_cpu_util']} of a core"
             + (" -> CLIENT-BOUND, use --client-procs 2" if r["client_bound"] else ""),
             f"trouble {r['trouble']}; server log {r['server_log']}",
