@@ -160,9 +160,6 @@ class StreamGroup:
         self.queue.detach()
         self.groups.forget(self)
 
-    def stats(self) -> dict[str, object]:
-        return {"topics": len(self.topics), "members": len(self.members), **self.queue.stats()}
-
 
 class StreamGroups:
     """Every group, by hub and topics (one hub per feed: live, and each replay)."""
