@@ -101,18 +101,7 @@ def _direct_write(sock: socket.socket, writer: SSEWriter) -> bool:
     chunk = writer.next_chunk()
     if chunk is None:
         return True
-    try:
-        sent = sock.send(chunk)
-    except BlockingIOError:
-        sent = 0
-    except OSError:
-        writer.out = chunk  # the task's own send will meet the error and end the stream
-        return False
-    if sent < len(chunk):
-        writer.out = chunk[sent:]
-        return False
-    writer.wrote()
-    if writer.done:
+    if not _send_now(sock, writer, chunk) or writer.done:
         return False
     if not writer.session.inbox.pending_events:
         # Caught up: from the next burst on, share the group's chunk (clients/stream_group.py).
@@ -129,13 +118,19 @@ def _shared_write(
     sock: socket.socket, writer: SSEWriter, chunk: bytes, events: int, oldest: float, last: int
 ) -> bool:
     """The group's visit (task parked, nothing left over): its burst, to this socket."""
-    data = writer.shared_chunk(chunk, events, oldest, last)
+    return _send_now(sock, writer, writer.shared_chunk(chunk, events, oldest, last))
+
+
+def _send_now(sock: socket.socket, writer: SSEWriter, data: bytes) -> bool:
+    """One non-blocking ``send`` of a whole chunk. True: written (and counted). False: what
+    is left is in ``writer.out`` for the task, which waits for the socket (or meets the error
+    and ends the stream)."""
     try:
         sent = sock.send(data)
     except BlockingIOError:
         sent = 0
     except OSError:
-        writer.out = data  # the task's own send will meet the error and end the stream
+        writer.out = data
         return False
     if sent < len(data):
         writer.out = data[sent:]
