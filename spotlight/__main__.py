@@ -152,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _fake_massive(args: argparse.Namespace) -> int:
-    from spotlight.market.massive.fake import run_fake_massive
+    from spotlight.testing.fake_massive import run_fake_massive
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

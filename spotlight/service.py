@@ -23,23 +23,24 @@ from typing import Any
 
 import trio
 
+from spotlight.auth.access import Access
 from spotlight.clients.flusher import Flusher
 from spotlight.clients.session import ClientRegistry
 from spotlight.config import Settings
-from spotlight.feed import Feed
+from spotlight.engine.analytics_actor import AnalyticsActor, ChannelCadence, analytics_pool
+from spotlight.engine.feed import Feed
+from spotlight.engine.pipeline import Pipeline
+from spotlight.engine.supervisor import MarketSupervisor
 from spotlight.hub.epoch import Epoch
 from spotlight.hub.history import History
 from spotlight.hub.hub import Hub
-from spotlight.market.analytics_actor import AnalyticsActor, ChannelCadence, analytics_pool
 from spotlight.market.massive.budget import RequestBudget
 from spotlight.market.massive.client import MassiveClient
 from spotlight.market.massive.source import MassiveCadence, MassiveSource
 from spotlight.market.simulated_source import SimulatedSource
 from spotlight.market.simulator import MarketSimulator, SimulatorConfig
 from spotlight.market.source import MarketSource
-from spotlight.market.supervisor import MarketSupervisor
 from spotlight.metrics import Metrics
-from spotlight.pipeline import Pipeline
 from spotlight.recording.recorder import Recorder, RecorderConfig, SegmentCapture
 from spotlight.recording.store import RecordingStore
 from spotlight.replay.manager import ReplayManager
@@ -47,7 +48,6 @@ from spotlight.runtime.clock import SystemClock, WallClock
 from spotlight.runtime.gc_policy import apply_gc_policy
 from spotlight.runtime.supervisor import RestartPolicy, supervise
 from spotlight.runtime.tree import ActorNode
-from spotlight.web.access import Access
 
 __all__ = ["SpotlightService"]
 

@@ -1,7 +1,7 @@
 """The SPX channels: market state in, channel payloads out (pure).
 
 ``ChannelInputs`` is a plain snapshot of what the engines need, taken from the pipeline and the
-source by the analytics actor (market/analytics_actor.py); every function here turns it into
+source by the analytics actor (engine/analytics_actor.py); every function here turns it into
 one channel's payload with the engines of this package. Nothing here reads a clock or does
 I/O, so a replay computes exactly what the live run computed from the same inputs.
 
@@ -29,8 +29,9 @@ from spotlight.analytics.regime import (
     vol_state,
 )
 from spotlight.analytics.session import SessionCalendar
-from spotlight.market.bars import EXCHANGE_TZ, Bar
-from spotlight.market.massive.models import OptionSnapshot
+from spotlight.domain.bars import Bar
+from spotlight.domain.nytime import NY
+from spotlight.domain.options import OptionSnapshot
 
 __all__ = [
     "CHANNELS",
@@ -70,7 +71,7 @@ class ChannelInputs:
 
     @property
     def now(self) -> dt.datetime:
-        return dt.datetime.fromtimestamp(self.now_ms / 1000, EXCHANGE_TZ)
+        return dt.datetime.fromtimestamp(self.now_ms / 1000, NY)
 
 
 def gex_payload(

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from spotlight.market.massive.models import OptionSnapshot
+from spotlight.domain.options import OptionSnapshot
 
 __all__ = ["FlowAlert", "FlowThresholds", "FlowTracker", "classify_side", "interval_premium"]
 

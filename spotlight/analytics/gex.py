@@ -24,8 +24,9 @@ from datetime import date, datetime
 from typing import Final, Literal
 
 from spotlight.analytics.greeks import bs_gamma
-from spotlight.analytics.session import NY, SessionCalendar
-from spotlight.market.massive.models import OptionSnapshot
+from spotlight.analytics.session import SessionCalendar
+from spotlight.domain.nytime import NY
+from spotlight.domain.options import OptionSnapshot
 
 Bucket = Literal["0dte", "all"]
 

@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from spotlight.market.bars import EXCHANGE_TZ, Bar
+from spotlight.domain.bars import Bar
+from spotlight.domain.nytime import NY
 
 __all__ = [
     "FIB_EXTENSIONS",
@@ -112,9 +113,9 @@ def _vwap(vwap: float, sigma: float, volume: float, bars: int) -> Vwap:
 def _session_bounds(bars: Sequence[Bar]) -> tuple[int, int]:
     """09:30 and 16:00 ET, in Unix ms, on the New York date of the latest bar."""
     latest = max(bar.start_ms for bar in bars)
-    day = datetime.fromtimestamp(latest / 1000, EXCHANGE_TZ).date()
-    start = datetime.combine(day, SESSION_OPEN, EXCHANGE_TZ)
-    end = datetime.combine(day, SESSION_CLOSE, EXCHANGE_TZ)
+    day = datetime.fromtimestamp(latest / 1000, NY).date()
+    start = datetime.combine(day, SESSION_OPEN, NY)
+    end = datetime.combine(day, SESSION_CLOSE, NY)
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 

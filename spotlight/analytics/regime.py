@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from spotlight.market.bars import Bar
+from spotlight.domain.bars import Bar
 
 __all__ = [
     "EVIDENCE_HIGH",

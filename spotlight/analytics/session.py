@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 from datetime import date, datetime, time, timedelta
 from typing import Final
-from zoneinfo import ZoneInfo
 
-NY: Final = ZoneInfo("America/New_York")
+from spotlight.domain.nytime import NY
+
 OPEN: Final = time(9, 30)
 CLOSE: Final = time(16, 0)
 # A trading-time year: 252 sessions of 390 minutes. Massive's own basis is undocumented, so

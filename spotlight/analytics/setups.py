@@ -30,7 +30,8 @@ from typing import Literal
 
 from spotlight.analytics.clusters import Zone
 from spotlight.analytics.regime import RegimeLabel
-from spotlight.market.bars import EXCHANGE_TZ, Bar
+from spotlight.domain.bars import Bar
+from spotlight.domain.nytime import NY
 
 __all__ = ["Setup", "SetupInputs", "buffer_points", "detect_setups"]
 
@@ -350,7 +351,7 @@ def _orb(inp: SetupInputs, b: float, sign: int) -> _Plan | None:
 
 
 def _late_pins(inp: SetupInputs, b: float) -> list[_Plan]:
-    local = datetime.fromtimestamp(inp.now_ms / 1000, EXCHANGE_TZ)
+    local = datetime.fromtimestamp(inp.now_ms / 1000, NY)
     if local.hour * 60 + local.minute < PIN_START_MIN or _gamma(inp) != "POS":
         return []
     sigma = max(inp.sigma_remaining, b)

@@ -1,6 +1,7 @@
-"""Authentication primitives (pure: no I/O framework, time from an injected clock).
+"""Access control: pure primitives and the one gate built from them (no I/O framework; time
+from an injected clock). Each module has one job:
 
-The web layer (``web/access.py``) wires them into one gate; each module has one job:
+- ``access``: the gate every request passes (``Access.check``), on either serving path.
 
 - ``pin``: generate, validate, hash and check PINs (scrypt, constant-time comparison).
 - ``keys``: the signing secret, configured or persisted once so sessions survive restarts.
@@ -11,6 +12,7 @@ The web layer (``web/access.py``) wires them into one gate; each module has one 
 - ``cookies``: the session cookie's attributes, decided once (``decide_mode``), and parsing.
 """
 
+from spotlight.auth.access import Access, Denial, LoginOutcome, RequestView
 from spotlight.auth.cookies import (
     DEVELOPMENT,
     PRODUCTION,
@@ -41,12 +43,16 @@ __all__ = [
     "LOOPBACK",
     "PRODUCTION",
     "SECRET_BYTES",
+    "Access",
     "CheckReason",
     "CookiePolicy",
+    "Denial",
     "Lockout",
+    "LoginOutcome",
     "NetworkAllowList",
     "OriginPolicy",
     "PinCheck",
+    "RequestView",
     "SessionCheck",
     "Signer",
     "TokenCheck",

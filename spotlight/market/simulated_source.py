@@ -17,19 +17,17 @@ from typing import Any
 
 import trio
 
-from spotlight.market.bars import Bar
-from spotlight.market.massive.fake_data import MarketData, OptionBook
-from spotlight.market.massive.models import OptionSnapshot
+from spotlight.domain.bars import Bar
+from spotlight.domain.options import OptionSnapshot
+from spotlight.domain.ticks import Quote, SourceStatus, Tick, Trade
+from spotlight.market.simulated_options import OPTION_UNDERLYINGS, OptionBook
+from spotlight.market.simulated_tape import MarketData
 from spotlight.market.simulator import MarketSimulator
-from spotlight.market.source import TickSink
-from spotlight.market.ticks import Quote, SourceStatus, Tick, Trade
+from spotlight.market.source import ChainJob, TickSink
 from spotlight.runtime.clock import WallClock
 from spotlight.runtime.tree import ActorNode
 
 __all__ = ["OPTION_UNDERLYINGS", "SimulatedSource"]
-
-# Underlyings whose option chains the simulator provides (the SPX analytics' inputs).
-OPTION_UNDERLYINGS = ("I:SPX", "SPY")
 
 
 class SimulatedSource:
@@ -52,11 +50,11 @@ class SimulatedSource:
     async def option_chains(self) -> Mapping[str, tuple[int, list[OptionSnapshot]]]:
         """Simulated chains for I:SPX and SPY, priced off the same market path as the ticks.
 
-        The option book is the one the shipped fake Massive serves (market/massive/
-        fake_data.py), built on a twin of this simulator (same seed, start and trade rate,
-        hence the same SPX path), and parsed through the same models as Massive's answers:
-        analytics cannot tell simulated chains from live ones. Pricing a few thousand
-        contracts takes ~0.1-0.3 s, so it runs off the event loop.
+        The option book (market/simulated_options.py, the same one the shipped fake Massive
+        serves) is built on a tape of a twin of this simulator (same seed, start and trade
+        rate, hence the same SPX path) and yields the domain's snapshots, as Massive's
+        parser does: analytics cannot tell simulated chains from live ones. Pricing a few
+        thousand contracts takes ~0.1-0.3 s, so it runs off the event loop.
         """
         now = self.clock.now_ms()
         return await trio.to_thread.run_sync(self._chains_at, now)
@@ -73,9 +71,14 @@ class SimulatedSource:
             self._book = OptionBook(market)
         out: dict[str, tuple[int, list[OptionSnapshot]]] = {}
         for underlying in OPTION_UNDERLYINGS:
-            raw = self._book.chain(underlying, now_ms)
-            out[underlying] = (now_ms, [OptionSnapshot.parse(item) for item in raw])
+            out[underlying] = (now_ms, self._book.chain(underlying, now_ms))
         return out
+
+    async def chain_job(self) -> ChainJob:
+        """The recipe, not the chains: the analytics worker builds them itself."""
+        await trio.lowlevel.checkpoint()
+        cfg = self.simulator.config
+        return ("sim", cfg.seed, self.simulator.start_ms, cfg.trades_per_second)
 
     def diag(self) -> dict[str, Any]:
         return {"bursts": self.bursts, "ticks": self.ticks}

@@ -34,16 +34,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from random import Random
-from zoneinfo import ZoneInfo
 
-from spotlight.market.bars import Bar
-from spotlight.market.ticks import Quote, Trade, is_index
+from spotlight.domain.bars import Bar
+from spotlight.domain.nytime import NY
+from spotlight.domain.ticks import Quote, Trade, is_index
 
 __all__ = ["DEFAULT_SYMBOLS", "MarketSimulator", "SimulatorConfig"]
 
 DEFAULT_SYMBOLS: tuple[str, ...] = ("SPY", "QQQ", "I:SPX")
 
-_NY = ZoneInfo("America/New_York")
 _MINUTE_MS = 60_000
 _DAY_MINUTES = 1440
 
@@ -139,7 +138,7 @@ def _session_profile(minute_ms: int) -> tuple[float, float]:
     Cached: live ticks and history ask about the same minutes many times, and a zoneinfo
     conversion costs far more than the arithmetic. 16k entries is ~11 days of minutes.
     """
-    local = datetime.fromtimestamp(minute_ms / 1000, tz=_NY)
+    local = datetime.fromtimestamp(minute_ms / 1000, tz=NY)
     if local.weekday() >= 5:  # Saturday, Sunday: quiet but alive
         return 0.15, 0.01
     mod = local.hour * 60 + local.minute

@@ -11,14 +11,26 @@ from typing import Any, Protocol
 
 import trio
 
-from spotlight.market.bars import Bar
-from spotlight.market.massive.models import OptionSnapshot
-from spotlight.market.ticks import Tick
+from spotlight.domain.bars import Bar
+from spotlight.domain.options import OptionSnapshot
+from spotlight.domain.ticks import Tick
 from spotlight.runtime.tree import ActorNode
 
-__all__ = ["MarketSource", "TickSink"]
+__all__ = ["ChainJob", "MarketSource", "TickSink", "chains_job"]
 
 TickSink = Callable[[list[Tick]], Awaitable[None]]
+
+ChainJob = tuple[Any, ...]
+"""What the analytics price for GEX and flow: ``("chains", {underlying: [OptionSnapshot]})``,
+or for the simulator ``("sim", seed, start_ms, trades_per_second)``, the recipe its analytics
+worker builds the same chains from (so pricing thousands of contracts never runs on the event
+loop and nothing large crosses the process boundary). Recordings store jobs as they are.
+"""
+
+
+def chains_job(chains: Mapping[str, tuple[int, Sequence[OptionSnapshot]]]) -> ChainJob:
+    """The job for chains a source fetched: ``{underlying: (fetched at ms, contracts)}``."""
+    return ("chains", {u: list(c) for u, (_, c) in chains.items()})
 
 
 class MarketSource(Protocol):
@@ -38,6 +50,10 @@ class MarketSource(Protocol):
 
     async def option_chains(self) -> Mapping[str, tuple[int, list[OptionSnapshot]]]:
         """The latest option chain per underlying (``I:SPX``, ``SPY``), with its time (ms)."""
+        ...
+
+    async def chain_job(self) -> ChainJob | None:
+        """What the analytics should price now, or None while there is no chain yet."""
         ...
 
     def diag(self) -> dict[str, Any]:

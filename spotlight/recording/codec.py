@@ -14,9 +14,9 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from spotlight.market.bars import Bar
-from spotlight.market.massive.models import OptionSnapshot
-from spotlight.market.ticks import BarRevision, Quote, SourceStatus, Tick, Trade
+from spotlight.domain.bars import Bar
+from spotlight.domain.options import OptionSnapshot
+from spotlight.domain.ticks import BarRevision, Quote, SourceStatus, Tick, Trade
 
 __all__ = [
     "bar_from_row",
@@ -81,7 +81,7 @@ def option_from_row(row: Sequence[Any]) -> OptionSnapshot:
 
 
 def job_json(job: Sequence[Any]) -> Row:
-    """The analytics worker's chain job (``analytics_worker.ChainJob``) as JSON.
+    """The analytics worker's chain job (``market.source.ChainJob``) as JSON.
 
     A simulated chain is a reference (seed, start, rate: the worker rebuilds it exactly); a
     Massive chain is the snapshot itself, one row per contract.

@@ -28,8 +28,9 @@ from typing import Any
 
 import trio
 
-from spotlight.market.bars import EXCHANGE_TZ, Bar
-from spotlight.market.ticks import Tick
+from spotlight.domain.bars import Bar
+from spotlight.domain.nytime import NY
+from spotlight.domain.ticks import Tick
 from spotlight.recording.codec import bar_row, job_json, tick_row
 from spotlight.recording.journal import JournalWriter, encode_block
 from spotlight.recording.store import RecordingStore, exchange_date
@@ -130,7 +131,7 @@ class Recorder:
 
     def _start_segment(self, now: int) -> None:
         date = exchange_date(now)
-        nxt = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), EXCHANGE_TZ)
+        nxt = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), NY)
         self._date_end_ms = int(nxt.timestamp() * 1000)
         self._pending.append((now, "segment", self.capture()))
         self.segments_started += 1

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from spotlight.market.bars import EXCHANGE_TZ
+from spotlight.domain.nytime import NY
 
 __all__ = ["RecordingStore", "SegmentFile", "exchange_date"]
 
@@ -29,7 +29,7 @@ SUFFIX = ".splog"
 
 
 def exchange_date(ts_ms: int) -> dt.date:
-    return dt.datetime.fromtimestamp(ts_ms / 1000, EXCHANGE_TZ).date()
+    return dt.datetime.fromtimestamp(ts_ms / 1000, NY).date()
 
 
 @dataclass(frozen=True, slots=True)

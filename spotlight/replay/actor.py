@@ -26,13 +26,13 @@ from typing import Any
 
 import trio
 
+from spotlight.domain.ticks import SourceStatus, Tick
+from spotlight.engine.analytics_actor import stop_pool
+from spotlight.engine.analytics_engine import AnalyticsEngine
+from spotlight.engine.pipeline import Pipeline
 from spotlight.hub.epoch import Epoch
 from spotlight.hub.history import History
 from spotlight.hub.hub import Hub
-from spotlight.market.analytics_actor import stop_pool
-from spotlight.market.analytics_engine import AnalyticsEngine
-from spotlight.market.ticks import SourceStatus, Tick
-from spotlight.pipeline import Pipeline
 from spotlight.protocol.topics import STATUS_TOPIC
 from spotlight.replay.items import AnalyticsStep, Item, SegmentState, TickBatch
 from spotlight.replay.pacing import Pacer

@@ -23,8 +23,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from spotlight.market.bars import Bar
-from spotlight.market.ticks import Quote, SourceStatus, Tick, Trade, is_index
+from spotlight.domain.bars import Bar
+from spotlight.domain.ticks import Quote, SourceStatus, Tick, Trade, is_index
 from spotlight.recording.codec import bar_from_row, job_from_json, tick_from_row
 from spotlight.recording.journal import JournalReader
 from spotlight.recording.store import RecordingStore, SegmentFile

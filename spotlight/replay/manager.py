@@ -26,15 +26,15 @@ from typing import Any
 import trio
 
 from spotlight.config import Settings
-from spotlight.feed import Feed, FeedNotFound
-from spotlight.market.bars import Bar
-from spotlight.market.calendar import holidays, is_trading_day
+from spotlight.domain.bars import Bar
+from spotlight.domain.calendar import holidays, is_trading_day
+from spotlight.domain.ticks import SourceStatus
+from spotlight.engine.feed import Feed, FeedNotFound
+from spotlight.engine.pipeline import Pipeline
 from spotlight.market.massive.errors import MassiveError
 from spotlight.market.massive.source import MassiveSource
 from spotlight.market.source import MarketSource
-from spotlight.market.ticks import SourceStatus
 from spotlight.metrics import Metrics
-from spotlight.pipeline import Pipeline
 from spotlight.recording.store import RecordingStore, exchange_date
 from spotlight.replay.actor import Replay, ReplayLimits
 from spotlight.replay.items import BarItems, Item, RecordedItems

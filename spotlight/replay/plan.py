@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from spotlight.market.bars import EXCHANGE_TZ
+from spotlight.domain.nytime import NY
 
 __all__ = ["MAX_SPEED", "PlanError", "ReplayPlan", "parse_plan", "parse_speed", "session_bounds"]
 
@@ -39,8 +39,8 @@ class ReplayPlan:
 
 def session_bounds(date: dt.date) -> tuple[int, int]:
     """The exchange (New York) calendar day as [start, end) in Unix ms."""
-    start = dt.datetime.combine(date, dt.time(), EXCHANGE_TZ)
-    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), EXCHANGE_TZ)
+    start = dt.datetime.combine(date, dt.time(), NY)
+    end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), NY)
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 

@@ -2,7 +2,7 @@
 
 The service (root actor) is started by ``server.serve`` in its own nursery, not from Quart's
 ``before_serving``: see server.py for why. Every request that hypercorn serves passes
-``Access.check`` here first (web/access.py); SSE streams served on the socket pass the same
+``Access.check`` here first (auth/access.py); SSE streams served on the socket pass the same
 check in web/sse_socket.py.
 """
 
@@ -16,9 +16,9 @@ import orjson
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from quart_trio import QuartTrio
 
+from spotlight.auth.access import RequestView
 from spotlight.protocol.close import close_reason
 from spotlight.service import SpotlightService
-from spotlight.web.access import RequestView
 from spotlight.web.auth_api import install_auth_routes
 from spotlight.web.client_assets import install_client_asset_routes
 from spotlight.web.errors import install_error_handlers

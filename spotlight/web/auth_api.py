@@ -16,8 +16,8 @@ from typing import Any
 
 from quart import Quart, Response, jsonify, request
 
+from spotlight.auth.access import LoginOutcome
 from spotlight.service import SpotlightService
-from spotlight.web.access import LoginOutcome
 from spotlight.web.errors import ApiError
 
 __all__ = ["install_auth_routes"]

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from spotlight.analytics.channels import CHANNELS
-from spotlight.feed import Feed, FeedNotFound
-from spotlight.market.bars import UnknownTimeframe, parse_timeframe
+from spotlight.domain.bars import UnknownTimeframe, parse_timeframe
+from spotlight.engine.feed import Feed, FeedNotFound
 from spotlight.protocol.resume import BadEventId, EventId, parse_event_id
 from spotlight.web.errors import ApiError
 

@@ -17,7 +17,7 @@ import trio
 from spotlight.clients.inbox import ClientInbox
 from spotlight.clients.session import ClientSession
 from spotlight.clients.sse_writer import SSEWriter, sse_stream
-from spotlight.feed import Feed
+from spotlight.engine.feed import Feed
 from spotlight.protocol.resume import EventId
 from spotlight.protocol.topics import stream_topics
 from spotlight.service import SpotlightService

@@ -17,10 +17,10 @@ from urllib.parse import parse_qsl
 import orjson
 import trio
 
+from spotlight.auth.access import RequestView
 from spotlight.clients.socket_stream import send_all, stream_to_socket
 from spotlight.protocol.http_head import RequestHead
 from spotlight.service import SpotlightService
-from spotlight.web.access import RequestView
 from spotlight.web.errors import ApiError
 from spotlight.web.sse_request import (
     new_sse_writer,

@@ -27,7 +27,7 @@ from quart import Quart, websocket
 from spotlight.analytics.channels import CHANNELS
 from spotlight.clients.inbox import ClientInbox
 from spotlight.clients.session import ClientSession
-from spotlight.feed import Feed
+from spotlight.engine.feed import Feed
 from spotlight.hub.event import Event
 from spotlight.protocol.close import close_reason
 from spotlight.protocol.resume import BadEventId, Reset, decide, parse_event_id

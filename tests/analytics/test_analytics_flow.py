@@ -13,7 +13,7 @@ from spotlight.analytics.flow import (
     classify_side,
     interval_premium,
 )
-from spotlight.market.massive.models import OptionSnapshot
+from spotlight.domain.options import OptionSnapshot
 
 TODAY = date(2026, 11, 20)
 T0 = 1_763_650_000_000

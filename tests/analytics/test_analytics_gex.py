@@ -21,8 +21,10 @@ from spotlight.analytics.gex import (
     spot_grid,
 )
 from spotlight.analytics.greeks import bs_gamma
-from spotlight.analytics.session import NY, SessionCalendar
-from spotlight.market.massive.models import OptionSnapshot
+from spotlight.analytics.session import SessionCalendar
+from spotlight.domain.nytime import NY
+from spotlight.domain.options import OptionSnapshot
+from spotlight.market.massive.models import parse_option_snapshot
 
 MON = date(2026, 11, 23)
 CAL = SessionCalendar()
@@ -42,7 +44,7 @@ def pos(
 
 
 def snapshot(ticker: str, kind: str = "call", expiry: str = "2026-11-23") -> OptionSnapshot:
-    return OptionSnapshot.parse(
+    return parse_option_snapshot(
         {
             "details": {
                 "ticker": ticker,

@@ -18,13 +18,14 @@ from spotlight.analytics.levels import (
     round_numbers,
     session_vwap,
 )
-from spotlight.market.bars import EXCHANGE_TZ, Bar
+from spotlight.domain.bars import Bar
+from spotlight.domain.nytime import NY
 
 DAY = (2026, 3, 10)
 
 
 def minute(hh: int, mm: int, o: float, h: float, lo: float, c: float, v: float = 0.0) -> Bar:
-    start = int(datetime(*DAY, hh, mm, tzinfo=EXCHANGE_TZ).timestamp() * 1000)
+    start = int(datetime(*DAY, hh, mm, tzinfo=NY).timestamp() * 1000)
     return Bar("I:SPX", "1m", start, o, h, lo, c, v, 1)
 
 
@@ -208,7 +209,7 @@ def test_all_levels_weights() -> None:
 
 def test_session_swing_direction_and_minimum() -> None:
     from spotlight.analytics.channels import session_swing
-    from spotlight.market.bars import Bar
+    from spotlight.domain.bars import Bar
 
     t0 = 1_766_154_600_000
 

@@ -20,7 +20,7 @@ from spotlight.analytics.regime import (
     trend_evidence,
     vol_state,
 )
-from spotlight.market.bars import Bar
+from spotlight.domain.bars import Bar
 
 
 def test_close_to_close_worked_numbers() -> None:

@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from spotlight.analytics.session import MINUTES_PER_YEAR, NY, SessionCalendar
+from spotlight.analytics.session import MINUTES_PER_YEAR, SessionCalendar
+from spotlight.domain.nytime import NY
 
 FRI = date(2026, 11, 20)
 MON = date(2026, 11, 23)
@@ -82,7 +83,7 @@ def test_default_calendar_has_no_closures() -> None:
 def test_the_workers_calendar_knows_nyse_early_closes_and_holidays() -> None:
     import datetime as dt
 
-    from spotlight.market.analytics_worker import nyse_calendar
+    from spotlight.engine.analytics_worker import nyse_calendar
 
     cal = nyse_calendar(2025)
     ny = dt.timezone(dt.timedelta(hours=-5))

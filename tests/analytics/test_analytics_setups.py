@@ -13,9 +13,10 @@ from spotlight.analytics.clusters import Zone
 from spotlight.analytics.levels import Level
 from spotlight.analytics.regime import RegimeLabel, classify
 from spotlight.analytics.setups import Setup, SetupInputs, buffer_points, detect_setups
-from spotlight.market.bars import EXCHANGE_TZ, Bar
+from spotlight.domain.bars import Bar
+from spotlight.domain.nytime import NY
 
-OPEN_MS = int(datetime(2026, 11, 20, 9, 30, tzinfo=EXCHANGE_TZ).timestamp() * 1000)
+OPEN_MS = int(datetime(2026, 11, 20, 9, 30, tzinfo=NY).timestamp() * 1000)
 POS = classify("POS", "IV_rich", 0)
 NEG = classify("NEG", "RV_hot", 4)
 TRANSITION = classify("TRANSITION", "neutral", 2)
@@ -191,7 +192,7 @@ def test_opening_range_breakout_long_short_and_reentry() -> None:
 
 
 def test_late_day_pin_only_after_1430_in_positive_gamma() -> None:
-    at_15 = int(datetime(2026, 11, 20, 15, 0, tzinfo=EXCHANGE_TZ).timestamp() * 1000)
+    at_15 = int(datetime(2026, 11, 20, 15, 0, tzinfo=NY).timestamp() * 1000)
     inp = inputs(spot=5990.0, sigma_remaining=30.0, ags=6000.0, now_ms=at_15)
     s = only(detect_setups(inp), "late_day_pin")
     assert (s.direction, s.state, s.entry, s.stop, s.targets) == (

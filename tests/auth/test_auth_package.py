@@ -16,7 +16,16 @@ IO_FRAMEWORKS = {"trio", "quart", "quart_trio", "hypercorn", "httpx", "prometheu
 
 
 def test_expected_modules() -> None:
-    assert MODULES == ["cookies", "keys", "lockout", "networks", "origin", "pin", "tokens"]
+    assert MODULES == [
+        "access",
+        "cookies",
+        "keys",
+        "lockout",
+        "networks",
+        "origin",
+        "pin",
+        "tokens",
+    ]
 
 
 @pytest.mark.parametrize("module", MODULES)

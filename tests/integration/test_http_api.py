@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from support import http, running_server, sse
 
-from spotlight.market.bars import Bar, rollup
+from spotlight.domain.bars import Bar, rollup
 
 BAD_REQUESTS = [
     ("/api/history?symbol=NOPE", "unknown_symbol"),

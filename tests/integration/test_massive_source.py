@@ -19,11 +19,11 @@ import trio
 from hypercorn.config import Config
 from support import Frame, http, running_server, sse, wait_for
 
-from spotlight.market.bars import EXCHANGE_TZ
-from spotlight.market.massive.fake import FakeMassive, create_fake_massive
+from spotlight.domain.nytime import NY
+from spotlight.testing.fake_massive import FakeMassive, create_fake_massive
 
 KEY = "test-key"
-ANCHOR_MS = int(dt.datetime(2025, 12, 17, 11, 0, tzinfo=EXCHANGE_TZ).timestamp() * 1000)
+ANCHOR_MS = int(dt.datetime(2025, 12, 17, 11, 0, tzinfo=NY).timestamp() * 1000)
 
 
 class AnchoredClock:
@@ -102,7 +102,7 @@ async def test_live_path_backfills_and_streams_massive_prices() -> None:
         assert srv.service.source.kind == "massive"
         # Backfill: today's and the previous session's 1-minute bars.
         bars = (await c.get("/api/history?symbol=SPY&limit=5000")).json()["bars"]
-        days = {dt.datetime.fromtimestamp(b["t"] / 1000, EXCHANGE_TZ).date() for b in bars}
+        days = {dt.datetime.fromtimestamp(b["t"] / 1000, NY).date() for b in bars}
         assert len(days) == 2 and max(days) == dt.date(2025, 12, 17)
         spx = (await c.get("/api/history?symbol=I:SPX&limit=100")).json()["bars"]
         assert spx and all(b["v"] == 0.0 for b in spx)
@@ -330,7 +330,7 @@ async def test_late_revisions_replace_bars_built_from_polled_prices() -> None:
 
 
 async def test_a_closed_market_slows_polling_and_says_so() -> None:
-    saturday = int(dt.datetime(2025, 12, 20, 11, 0, tzinfo=EXCHANGE_TZ).timestamp() * 1000)
+    saturday = int(dt.datetime(2025, 12, 20, 11, 0, tzinfo=NY).timestamp() * 1000)
     clock = AnchoredClock(saturday)
     async with live_server(clock=clock, massive_prices_s=0.2) as (srv, fake), http(srv.url) as c:
         async with sse(c, "/realtime/sse?symbols=SPY") as s:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spotlight.market.bars import TIMEFRAMES, Bar, SymbolBars, bucket_start, rollup
-from spotlight.market.ticks import Trade
+from spotlight.domain.bars import TIMEFRAMES, Bar, SymbolBars, bucket_start, rollup
+from spotlight.domain.ticks import Trade
 
 T0 = 1_766_154_600_000  # 2025-12-19 09:30 ET, a 5-minute and 30-minute boundary
 M = 60_000

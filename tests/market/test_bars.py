@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spotlight.market.bars import (
-    EXCHANGE_TZ,
+from spotlight.domain.bars import (
     TIMEFRAMES,
     Bar,
     BarChange,
@@ -18,7 +17,8 @@ from spotlight.market.bars import (
     parse_timeframe,
     rollup,
 )
-from spotlight.market.ticks import Trade
+from spotlight.domain.nytime import NY
+from spotlight.domain.ticks import Trade
 
 MIN = 60_000
 HOUR = 60 * MIN
@@ -31,7 +31,7 @@ def utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> int:
 
 def ny(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> int:
     """Unix ms of a New York wall time (first occurrence when ambiguous)."""
-    return int(datetime(y, mo, d, h, mi, s, tzinfo=EXCHANGE_TZ).timestamp() * 1000)
+    return int(datetime(y, mo, d, h, mi, s, tzinfo=NY).timestamp() * 1000)
 
 
 def trade(ts_ms: int, price: float, size: float = 100.0, symbol: str = "AAPL") -> Trade:
@@ -156,8 +156,8 @@ def test_bucket_start_matches_wall_clock_floor_over_a_year() -> None:
     t = utc(2025, 1, 1, 0, 0)
     end = utc(2026, 1, 1, 0, 0)
     while t < end:
-        local = datetime.fromtimestamp(t / 1000, EXCHANGE_TZ)
-        midnight = datetime(local.year, local.month, local.day, tzinfo=EXCHANGE_TZ)
+        local = datetime.fromtimestamp(t / 1000, NY)
+        midnight = datetime(local.year, local.month, local.day, tzinfo=NY)
         assert bucket_start(t, "1d") == int(midnight.timestamp() * 1000)
         floored = local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
         assert bucket_start(t, "15m") == int(floored.timestamp() * 1000)

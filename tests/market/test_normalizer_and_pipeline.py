@@ -4,12 +4,12 @@ import orjson
 import trio
 import trio.lowlevel
 
+from spotlight.domain.bars import Bar
+from spotlight.domain.ticks import Quote, Trade
+from spotlight.engine.normalizer import TickNormalizer
+from spotlight.engine.pipeline import Pipeline
 from spotlight.hub import Epoch, Event, History, Hub
-from spotlight.market.bars import Bar
-from spotlight.market.normalizer import TickNormalizer
-from spotlight.market.ticks import Quote, Trade
 from spotlight.metrics import Metrics
-from spotlight.pipeline import Pipeline
 from spotlight.runtime.supervisor import supervise
 from spotlight.runtime.tree import ActorNode
 

@@ -8,11 +8,11 @@ import statistics
 
 from spotlight.analytics import SessionCalendar, gex_report
 from spotlight.analytics.gex import OptionPosition
-from spotlight.market.bars import EXCHANGE_TZ
+from spotlight.domain.nytime import NY
 from spotlight.market.simulated_source import SimulatedSource
 from spotlight.market.simulator import MarketSimulator, SimulatorConfig
 
-NOW = dt.datetime(2025, 12, 17, 11, 0, tzinfo=EXCHANGE_TZ)  # a Wednesday, mid-session
+NOW = dt.datetime(2025, 12, 17, 11, 0, tzinfo=NY)  # a Wednesday, mid-session
 NOW_MS = int(NOW.timestamp() * 1000)
 
 

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from spotlight.market.bars import Bar
+from spotlight.domain.bars import Bar
+from spotlight.domain.ticks import Quote, Trade
 from spotlight.market.simulator import DEFAULT_SYMBOLS, MarketSimulator, SimulatorConfig
-from spotlight.market.ticks import Quote, Trade
 
 NY = ZoneInfo("America/New_York")
 MINUTE = 60_000

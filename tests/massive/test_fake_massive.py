@@ -22,13 +22,14 @@ import orjson
 import pytest
 import trio
 
-from spotlight.market.massive.fake import (
+from spotlight.market.massive.models import parse_option_snapshot
+from spotlight.testing.fake_massive import (
     FakeMassive,
     FaultPlan,
     create_fake_massive,
     serve_fake_massive,
 )
-from spotlight.market.massive.fake_data import market_status, upcoming_holidays
+from spotlight.testing.fake_massive_data import chain_json, market_status, upcoming_holidays
 
 NY = ZoneInfo("America/New_York")
 T0 = int(datetime(2025, 12, 17, 11, 0, tzinfo=NY).timestamp() * 1000)  # a Wednesday
@@ -659,7 +660,7 @@ async def test_control_api_can_be_disabled(nursery: trio.Nursery) -> None:
 def test_same_seed_same_chain_other_seed_other_chain() -> None:
     def chain(seed: int) -> list[dict[str, Any]]:
         fake = create_fake_massive(seed=seed, start_ms=T0, clock=lambda: NOW, history_days=1)
-        return fake.options.chain("I:SPX", NOW)
+        return chain_json(fake.options, "I:SPX", NOW)
 
     a, b, c = chain(11), chain(11), chain(12)
     assert a == b and len(a) > 2000
@@ -669,13 +670,25 @@ def test_same_seed_same_chain_other_seed_other_chain() -> None:
 def test_full_spx_chain_generates_in_well_under_a_second() -> None:
     fake = create_fake_massive(start_ms=T0, clock=lambda: NOW, history_days=1)
     t = time.perf_counter()
-    chain = fake.options.chain("I:SPX", NOW)  # cold: the day's listing is built here too
+    chain = chain_json(fake.options, "I:SPX", NOW)  # cold: the day's listing is built here too
     elapsed = time.perf_counter() - t
     assert len(chain) > 3000 and elapsed < 1.0, elapsed
     roots = {i["details"]["ticker"][2:6] for i in chain}
     assert roots == {"SPXW", "SPX2"}
     expiries = sorted({i["details"]["expiration_date"] for i in chain})
     assert expiries[0] == TODAY and len(expiries) >= 11
+
+
+def test_the_fake_serves_exactly_the_simulators_option_snapshots() -> None:
+    # One option book, two renderings: Massive's JSON (the fake) and the domain snapshot
+    # (the simulated source). Parsed through the real Massive parser they must agree on
+    # every field of every contract, so analytics see the same chain from either.
+    fake = create_fake_massive(start_ms=T0, clock=lambda: NOW, history_days=1)
+    for underlying in ("I:SPX", "SPY"):
+        items = chain_json(fake.options, underlying, NOW)
+        direct = fake.options.chain(underlying, NOW)
+        assert len(items) == len(direct) > 500
+        assert [parse_option_snapshot(i) for i in items] == direct
 
 
 # ---------------------------------------------------------------------------------------

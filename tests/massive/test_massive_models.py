@@ -25,7 +25,7 @@ from spotlight.market.massive import (
     MassiveDataError,
     MassiveError,
     OptionContract,
-    OptionSnapshot,
+    parse_option_snapshot,
 )
 
 PARSERS: list[Callable[[object], object]] = [
@@ -37,7 +37,7 @@ PARSERS: list[Callable[[object], object]] = [
     MarketHoliday.parse,
     IndexValue.parse,
     OptionContract.parse,
-    OptionSnapshot.parse,
+    parse_option_snapshot,
 ]
 
 
@@ -83,7 +83,7 @@ def test_aggregates_page_paths_point_at_the_bad_item() -> None:
 
 def test_option_snapshot_tolerates_absent_blocks() -> None:
     minimal = {"details": CHAIN_ITEM["details"]}
-    snap = OptionSnapshot.parse(minimal)
+    snap = parse_option_snapshot(minimal)
     assert snap.open_interest == 0.0 and snap.day_volume == 0.0
     assert snap.delta is None and snap.implied_volatility is None
     assert snap.bid is None and snap.mid is None and snap.quote_ts_ms is None
@@ -97,10 +97,10 @@ def test_option_snapshot_mid_and_delayed_from_blocks() -> None:
         "last_quote": {"bid": 1.0, "ask": 1.5, "last_updated": 5_000_000, "timeframe": "DELAYED"},
         "underlying_asset": {"ticker": "SPY", "price": 598.7},
     }
-    snap = OptionSnapshot.parse(item)
+    snap = parse_option_snapshot(item)
     assert snap.mid == 1.25 and snap.delayed and snap.quote_ts_ms == 5
     assert snap.underlying_value == 598.7
-    assert OptionSnapshot.parse(CHAIN_ITEM, delayed=True).delayed
+    assert parse_option_snapshot(CHAIN_ITEM, delayed=True).delayed
 
 
 @pytest.mark.parametrize(
@@ -117,7 +117,7 @@ def test_option_snapshot_mid_and_delayed_from_blocks() -> None:
 )
 def test_option_snapshot_rejects_bad_blocks(patch: dict[str, Any]) -> None:
     with pytest.raises(MassiveDataError):
-        OptionSnapshot.parse({**CHAIN_ITEM, **patch})
+        parse_option_snapshot({**CHAIN_ITEM, **patch})
 
 
 def test_index_value_and_contract() -> None:
@@ -209,7 +209,7 @@ def test_near_valid_bodies_parse_or_raise_data_error(
     chain: dict[str, Any], trade: dict[str, Any], contract: dict[str, Any]
 ) -> None:
     for parse, body in (
-        (OptionSnapshot.parse, chain),
+        (parse_option_snapshot, chain),
         (LastTrade.parse, trade),
         (OptionContract.parse, contract),
     ):

@@ -1,4 +1,4 @@
-"""Properties of candles and rollups (spotlight.market.bars).
+"""Properties of candles and rollups (spotlight.domain.bars).
 
 (c) The 1-minute bars equal a plain group-by-minute of the non-stale ticks; stale ticks are
     counted exactly.
@@ -14,8 +14,7 @@ from datetime import datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spotlight.market.bars import (
-    EXCHANGE_TZ,
+from spotlight.domain.bars import (
     TIMEFRAMES,
     Bar,
     BarChange,
@@ -23,7 +22,8 @@ from spotlight.market.bars import (
     bucket_start,
     rollup,
 )
-from spotlight.market.ticks import Trade
+from spotlight.domain.nytime import NY
+from spotlight.domain.ticks import Trade
 
 SYMBOL = "AAPL"
 MIN = 60_000
@@ -32,7 +32,7 @@ BIG = 1_000_000
 
 
 def ny_ms(y: int, mo: int, d: int, h: int) -> int:
-    return int(datetime(y, mo, d, h, tzinfo=EXCHANGE_TZ).timestamp() * 1000)
+    return int(datetime(y, mo, d, h, tzinfo=NY).timestamp() * 1000)
 
 
 # Evenings before both 2025 DST changes (so multi-hour jumps cross them), plus an

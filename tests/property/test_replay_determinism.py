@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import FAST, InlineExecutor
 
+from spotlight.domain.nytime import NY
 from spotlight.hub.event import Event
-from spotlight.market.bars import EXCHANGE_TZ
 from spotlight.recording.store import RecordingStore
 from spotlight.replay.actor import Replay, ReplayLimits
 from spotlight.replay.items import RecordedItems
@@ -30,7 +30,7 @@ from spotlight.runtime.tree import ActorNode
 from spotlight.service import SpotlightService
 
 # Friday 2026-11-20, 10:30 New York: the session is open, so every channel has inputs.
-ANCHOR_MS = int(dt.datetime(2026, 11, 20, 10, 30, tzinfo=EXCHANGE_TZ).timestamp() * 1000)
+ANCHOR_MS = int(dt.datetime(2026, 11, 20, 10, 30, tzinfo=NY).timestamp() * 1000)
 LIVE_S = 40.0
 
 

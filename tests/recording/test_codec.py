@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spotlight.market.bars import Bar
-from spotlight.market.massive.models import OptionSnapshot
-from spotlight.market.ticks import BarRevision, Quote, SourceStatus, Trade
+from spotlight.domain.bars import Bar
+from spotlight.domain.options import OptionSnapshot
+from spotlight.domain.ticks import BarRevision, Quote, SourceStatus, Trade
 from spotlight.recording.codec import (
     bar_from_row,
     bar_row,

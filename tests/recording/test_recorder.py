@@ -8,8 +8,9 @@ from pathlib import Path
 
 import trio
 
-from spotlight.market.bars import EXCHANGE_TZ, Bar
-from spotlight.market.ticks import Trade
+from spotlight.domain.bars import Bar
+from spotlight.domain.nytime import NY
+from spotlight.domain.ticks import Trade
 from spotlight.recording.journal import read_journal
 from spotlight.recording.recorder import Recorder, RecorderConfig, SegmentCapture
 from spotlight.recording.store import RecordingStore
@@ -17,7 +18,7 @@ from spotlight.runtime.clock import TrioWallClock
 from spotlight.runtime.tree import ActorNode
 
 # 23:59:58 New York: the third second of the run is on the next exchange date.
-BEFORE_MIDNIGHT = int(dt.datetime(2026, 11, 19, 23, 59, 58, tzinfo=EXCHANGE_TZ).timestamp() * 1000)
+BEFORE_MIDNIGHT = int(dt.datetime(2026, 11, 19, 23, 59, 58, tzinfo=NY).timestamp() * 1000)
 
 
 def capture() -> SegmentCapture:

@@ -6,9 +6,9 @@ import orjson
 import trio
 from support import InlineExecutor
 
+from spotlight.domain.bars import Bar
+from spotlight.domain.ticks import SourceStatus
 from spotlight.hub.event import Event
-from spotlight.market.bars import Bar
-from spotlight.market.ticks import SourceStatus
 from spotlight.protocol.topics import STATUS_TOPIC
 from spotlight.replay.actor import Replay, ReplayLimits
 from spotlight.replay.items import BarItems

@@ -5,12 +5,12 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from spotlight.domain.bars import Bar
+from spotlight.domain.ticks import SourceStatus
+from spotlight.engine.pipeline import Pipeline
 from spotlight.hub.epoch import Epoch
 from spotlight.hub.history import History
 from spotlight.hub.hub import Hub
-from spotlight.market.bars import Bar
-from spotlight.market.ticks import SourceStatus
-from spotlight.pipeline import Pipeline
 from spotlight.replay.items import AnalyticsStep, BarItems, SegmentState, TickBatch, bar_prints
 
 T0 = 1_795_000_020_000 - 1_795_000_020_000 % 60_000

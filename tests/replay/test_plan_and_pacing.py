@@ -6,12 +6,12 @@ import datetime as dt
 
 import pytest
 
-from spotlight.market.bars import EXCHANGE_TZ
+from spotlight.domain.nytime import NY
 from spotlight.replay.pacing import Pacer
 from spotlight.replay.plan import PlanError, parse_plan, parse_speed, session_bounds
 
 SYMBOLS = ("SPY", "QQQ", "I:SPX")
-NOW = int(dt.datetime(2026, 11, 21, 12, 0, tzinfo=EXCHANGE_TZ).timestamp() * 1000)
+NOW = int(dt.datetime(2026, 11, 21, 12, 0, tzinfo=NY).timestamp() * 1000)
 
 
 def plan(**body: object):  # type: ignore[no-untyped-def]
@@ -22,7 +22,7 @@ def test_a_date_is_the_exchange_day() -> None:
     p = plan(date="2026-11-20", symbols=["spy", "I:SPX"], speed=10)
     start, end = session_bounds(dt.date(2026, 11, 20))
     assert (p.from_ms, p.to_ms, p.symbols, p.speed) == (start, end, ("SPY", "I:SPX"), 10.0)
-    assert dt.datetime.fromtimestamp(start / 1000, EXCHANGE_TZ).hour == 0
+    assert dt.datetime.fromtimestamp(start / 1000, NY).hour == 0
     assert (end - start) == 86_400_000
     today = plan(date="2026-11-21")
     assert today.to_ms == NOW  # today's replay stops at "now"

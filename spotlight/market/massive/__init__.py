@@ -39,7 +39,7 @@ from spotlight.market.massive.models import (
     MarketHoliday,
     MarketStatus,
     OptionContract,
-    OptionSnapshot,
+    parse_option_snapshot,
 )
 from spotlight.market.massive.pagination import PageGuard, rebase_next_url
 
@@ -64,12 +64,12 @@ __all__ = [
     "MassiveServerError",
     "MassiveTransportError",
     "OptionContract",
-    "OptionSnapshot",
     "PageGuard",
     "RequestBudget",
     "RequestRecord",
     "is_index_underlying",
     "market_ticker",
+    "parse_option_snapshot",
     "rebase_next_url",
     "reference_ticker",
 ]

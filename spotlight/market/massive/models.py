@@ -19,11 +19,10 @@ escapes as ``KeyError``/``TypeError``. Validation rules:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from spotlight.market.massive.errors import MassiveDataError
+from spotlight.domain.options import OptionSnapshot
+from spotlight.market.massive.parsing import Reader, fail, parse_items
 
 __all__ = [
     "AggBar",
@@ -35,116 +34,9 @@ __all__ = [
     "MarketHoliday",
     "MarketStatus",
     "OptionContract",
-    "OptionSnapshot",
     "parse_items",
+    "parse_option_snapshot",
 ]
-
-T = TypeVar("T")
-_NS_PER_MS = 1_000_000
-
-
-def _show(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _fail(path: str, expected: str, value: object) -> MassiveDataError:
-    return MassiveDataError(f"{path or 'body'}: expected {expected}, got {_show(value)}")
-
-
-class _Obj:
-    """A JSON object being read, with its path for error messages (``results[3].details``)."""
-
-    __slots__ = ("path", "raw")
-
-    def __init__(self, raw: object, path: str) -> None:
-        if not isinstance(raw, dict):
-            raise _fail(path, "a JSON object", raw)
-        self.raw: dict[str, object] = raw
-        self.path = path
-
-    def at(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def get(self, key: str) -> object:
-        """The value, or None when absent or null."""
-        return self.raw.get(key)
-
-    def obj(self, key: str) -> _Obj:
-        """The sub-object; an empty one when absent or null (optional blocks)."""
-        value = self.raw.get(key)
-        return _Obj({} if value is None else value, self.at(key))
-
-    def opt_text(self, key: str) -> str | None:
-        value = self.raw.get(key)
-        if value is not None and not isinstance(value, str):
-            raise _fail(self.at(key), "a string", value)
-        return value
-
-    def text(self, key: str) -> str:
-        value = self.opt_text(key)
-        if value is None:
-            raise _fail(self.at(key), "a string", self.raw.get(key, "<missing>"))
-        return value
-
-    def flag(self, key: str) -> bool:
-        """A boolean; absent or null is False."""
-        value = self.raw.get(key)
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            raise _fail(self.at(key), "true or false", value)
-        return value
-
-    def opt_number(self, key: str, *, signed: bool = False) -> float | None:
-        value = self.raw.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise _fail(self.at(key), "a number", value)
-        number = float(value)
-        if not math.isfinite(number) or (not signed and number < 0):
-            raise _fail(self.at(key), "a finite number" + ("" if signed else " >= 0"), value)
-        return number
-
-    def number(self, key: str) -> float:
-        number = self.opt_number(key)
-        if number is None:
-            raise _fail(self.at(key), "a number", self.raw.get(key, "<missing>"))
-        return number
-
-    def opt_integer(self, key: str) -> int | None:
-        value = self.raw.get(key)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise _fail(self.at(key), "an integer >= 0", value)
-        return value
-
-    def integer(self, key: str) -> int:
-        value = self.opt_integer(key)
-        if value is None:
-            raise _fail(self.at(key), "an integer", self.raw.get(key, "<missing>"))
-        return value
-
-    def opt_ns_as_ms(self, key: str) -> int | None:
-        ns = self.opt_integer(key)
-        return None if ns is None else ns // _NS_PER_MS
-
-    def ns_as_ms(self, key: str) -> int:
-        return self.integer(key) // _NS_PER_MS
-
-    def delayed(self) -> bool:
-        return self.raw.get("timeframe") == "DELAYED"
-
-
-def parse_items(raw: object, parse: Callable[[object, str], T], path: str = "results") -> list[T]:
-    """Parse a JSON array item by item; None (absent or null) is an empty list."""
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise _fail(path, "a JSON array", raw)
-    return [parse(item, f"{path}[{i}]") for i, item in enumerate(raw)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +56,7 @@ class Envelope:
 
     @classmethod
     def parse(cls, raw: object, path: str = "") -> Envelope:
-        body = _Obj(raw, path)
+        body = Reader(raw, path)
         status = body.opt_text("status")
         parts = [p for p in (body.get("error"), body.get("message")) if isinstance(p, str) and p]
         return cls(
@@ -192,7 +84,7 @@ class AggBar:
 
     @classmethod
     def parse(cls, raw: object, path: str = "bar") -> AggBar:
-        bar = _Obj(raw, path)
+        bar = Reader(raw, path)
         return cls(
             t_ms=bar.integer("t"),
             o=bar.number("o"),
@@ -218,7 +110,7 @@ class Aggregates:
         """One page of ``/v2/aggs``; the client concatenates pages."""
         env = Envelope.parse(raw, path)
         return cls(
-            ticker=_Obj(raw, path).opt_text("ticker") or "",
+            ticker=Reader(raw, path).opt_text("ticker") or "",
             bars=parse_items(env.results, AggBar.parse),
             delayed=env.delayed,
         )
@@ -233,7 +125,7 @@ class LastTrade:
 
     @classmethod
     def parse(cls, raw: object, path: str = "results") -> LastTrade:
-        r = _Obj(raw, path)
+        r = Reader(raw, path)
         return cls(r.text("T"), r.number("p"), r.number("s"), r.ns_as_ms("t"))
 
 
@@ -248,7 +140,7 @@ class LastQuote:
 
     @classmethod
     def parse(cls, raw: object, path: str = "results") -> LastQuote:
-        r = _Obj(raw, path)
+        r = Reader(raw, path)
         return cls(
             ticker=r.text("T"),
             bid=r.number("p"),
@@ -273,7 +165,7 @@ class MarketStatus:
 
     @classmethod
     def parse(cls, raw: object, path: str = "") -> MarketStatus:
-        body = _Obj(raw, path)
+        body = Reader(raw, path)
         exchanges = body.obj("exchanges")
         return cls(
             market=body.text("market"),
@@ -298,7 +190,7 @@ class MarketHoliday:
 
     @classmethod
     def parse(cls, raw: object, path: str = "") -> MarketHoliday:
-        r = _Obj(raw, path)
+        r = Reader(raw, path)
         return cls(
             date=r.text("date"),
             exchange=r.text("exchange"),
@@ -334,7 +226,7 @@ class IndexValue:
 
     @classmethod
     def parse(cls, raw: object, path: str = "", *, delayed: bool = False) -> IndexValue:
-        r = _Obj(raw, path)
+        r = Reader(raw, path)
         ticker = r.text("ticker")
         error = r.opt_text("error")
         if error is not None:
@@ -367,7 +259,7 @@ class OptionContract:
 
     @classmethod
     def parse(cls, raw: object, path: str = "") -> OptionContract:
-        r = _Obj(raw, path)
+        r = Reader(raw, path)
         return cls(
             ticker=r.text("ticker"),
             underlying=r.text("underlying_ticker"),
@@ -379,90 +271,60 @@ class OptionContract:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class OptionSnapshot:
-    """One options-snapshot item (a chain row, or the single-contract snapshot).
+def parse_option_snapshot(raw: object, path: str = "", *, delayed: bool = False) -> OptionSnapshot:
+    """One options-snapshot item (a chain row, or the single-contract snapshot) as the domain's
+    :class:`~spotlight.domain.options.OptionSnapshot`: the one place Massive's option fields
+    are read.
 
-    ``details`` is required. Other blocks may be absent ("not in this plan" or "nothing yet"):
-    no ``greeks`` -> the greeks are None (deep ITM, no valid quote); no ``last_quote`` ->
-    bid/ask/mid/quote_ts_ms None; no ``last_trade`` -> last_*/trade_ts_ms None and
-    ``last_conditions`` (); no ``day`` -> ``day_volume`` 0.0; no ``open_interest`` -> 0.0.
-    ``mid`` is upstream's midpoint, else (bid + ask) / 2 when both sides exist.
-    ``underlying_value`` is the index ``value`` (or a stock underlying's ``price``).
-    ``delayed`` is True when the envelope or any block's ``timeframe`` says DELAYED.
+    ``details`` is required. Other blocks may be absent ("not in this plan" or "nothing yet"),
+    with the meanings the domain type documents. ``mid`` is upstream's ``midpoint``, else
+    (bid + ask) / 2. ``delayed`` is True when the envelope or any block's ``timeframe`` says
+    DELAYED.
     """
-
-    ticker: str
-    contract_type: str
-    expiration_date: str
-    strike: float
-    shares_per_contract: float
-    open_interest: float
-    implied_volatility: float | None
-    delta: float | None
-    gamma: float | None
-    theta: float | None
-    vega: float | None
-    day_volume: float
-    day_vwap: float | None
-    bid: float | None
-    ask: float | None
-    mid: float | None
-    quote_ts_ms: int | None
-    last_price: float | None
-    last_size: float | None
-    last_exchange: int | None
-    last_conditions: tuple[int, ...]
-    trade_ts_ms: int | None
-    underlying_value: float | None
-    delayed: bool
-
-    @classmethod
-    def parse(cls, raw: object, path: str = "", *, delayed: bool = False) -> OptionSnapshot:
-        r = _Obj(raw, path)
-        if r.get("details") is None:
-            raise _fail(r.at("details"), "a JSON object", None)
-        details, greeks, day = r.obj("details"), r.obj("greeks"), r.obj("day")
-        quote, trade, under = r.obj("last_quote"), r.obj("last_trade"), r.obj("underlying_asset")
-        bid, ask = quote.opt_number("bid"), quote.opt_number("ask")
-        mid = quote.opt_number("midpoint")
-        if mid is None and bid is not None and ask is not None:
-            mid = (bid + ask) / 2
-        value = under.opt_number("value")
-        return cls(
-            ticker=details.text("ticker"),
-            contract_type=details.text("contract_type"),
-            expiration_date=details.text("expiration_date"),
-            strike=details.number("strike_price"),
-            shares_per_contract=details.number("shares_per_contract"),
-            open_interest=r.opt_number("open_interest") or 0.0,
-            implied_volatility=r.opt_number("implied_volatility"),
-            delta=greeks.opt_number("delta", signed=True),
-            gamma=greeks.opt_number("gamma", signed=True),
-            theta=greeks.opt_number("theta", signed=True),
-            vega=greeks.opt_number("vega", signed=True),
-            day_volume=day.opt_number("volume") or 0.0,
-            day_vwap=day.opt_number("vwap"),
-            bid=bid,
-            ask=ask,
-            mid=mid,
-            quote_ts_ms=quote.opt_ns_as_ms("last_updated"),
-            last_price=trade.opt_number("price"),
-            last_size=trade.opt_number("size"),
-            last_exchange=trade.opt_integer("exchange"),
-            last_conditions=_conditions(trade),
-            trade_ts_ms=trade.opt_ns_as_ms("sip_timestamp"),
-            underlying_value=value if value is not None else under.opt_number("price"),
-            delayed=delayed or quote.delayed() or trade.delayed() or under.delayed(),
-        )
+    r = Reader(raw, path)
+    if r.get("details") is None:
+        raise fail(r.at("details"), "a JSON object", None)
+    details, greeks, day = r.obj("details"), r.obj("greeks"), r.obj("day")
+    quote, trade, under = r.obj("last_quote"), r.obj("last_trade"), r.obj("underlying_asset")
+    bid, ask = quote.opt_number("bid"), quote.opt_number("ask")
+    mid = quote.opt_number("midpoint")
+    if mid is None and bid is not None and ask is not None:
+        mid = (bid + ask) / 2
+    value = under.opt_number("value")
+    return OptionSnapshot(
+        ticker=details.text("ticker"),
+        contract_type=details.text("contract_type"),
+        expiration_date=details.text("expiration_date"),
+        strike=details.number("strike_price"),
+        shares_per_contract=details.number("shares_per_contract"),
+        open_interest=r.opt_number("open_interest") or 0.0,
+        implied_volatility=r.opt_number("implied_volatility"),
+        delta=greeks.opt_number("delta", signed=True),
+        gamma=greeks.opt_number("gamma", signed=True),
+        theta=greeks.opt_number("theta", signed=True),
+        vega=greeks.opt_number("vega", signed=True),
+        day_volume=day.opt_number("volume") or 0.0,
+        day_vwap=day.opt_number("vwap"),
+        bid=bid,
+        ask=ask,
+        mid=mid,
+        quote_ts_ms=quote.opt_ns_as_ms("last_updated"),
+        last_price=trade.opt_number("price"),
+        last_size=trade.opt_number("size"),
+        last_exchange=trade.opt_integer("exchange"),
+        last_conditions=_conditions(trade),
+        trade_ts_ms=trade.opt_ns_as_ms("sip_timestamp"),
+        underlying_value=value if value is not None else under.opt_number("price"),
+        delayed=delayed or quote.delayed() or trade.delayed() or under.delayed(),
+    )
 
 
-def _conditions(trade: _Obj) -> tuple[int, ...]:
+def _conditions(trade: Reader) -> tuple[int, ...]:
     raw = trade.get("conditions")
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(
         isinstance(c, int) and not isinstance(c, bool) for c in raw
     ):
-        raise _fail(trade.at("conditions"), "an array of integers", raw)
+        raise fail(trade.at("conditions"), "an array of integers", raw)
     return tuple(raw)

@@ -1,4 +1,5 @@
-"""Massive as the live source: backfill, then one supervised poller per feed.
+"""Massive as the live source: backfill (``backfill``), then one supervised poller per feed,
+and a status published on change (``status``).
 
 Feeds and cadences (``MassiveCadence``, configurable):
 - ``prices``: last trade and NBBO of every stock symbol, about every second;
@@ -25,26 +26,23 @@ from typing import Any
 
 import trio
 
-from spotlight.market.bars import EXCHANGE_TZ, Bar
+from spotlight.domain.bars import Bar
+from spotlight.domain.nytime import ny_date
+from spotlight.domain.options import OptionSnapshot
+from spotlight.domain.ticks import BarRevision, Quote, SourceStatus, Tick, Trade, is_index
+from spotlight.market.massive.backfill import backfill_bars, minute_bars
 from spotlight.market.massive.client import MassiveClient
 from spotlight.market.massive.errors import MassiveError
-from spotlight.market.massive.models import OptionSnapshot
+from spotlight.market.massive.status import StatusBoard, source_status
 from spotlight.market.poller import FeedState, Poller
-from spotlight.market.source import TickSink
-from spotlight.market.ticks import BarRevision, Quote, SourceStatus, Tick, Trade, is_index
+from spotlight.market.source import ChainJob, TickSink, chains_job
 from spotlight.runtime.clock import WallClock
-from spotlight.runtime.parking import Parking
 from spotlight.runtime.supervisor import supervise
 from spotlight.runtime.tree import ActorNode
 
 __all__ = ["MassiveCadence", "MassiveSource"]
 
 log = logging.getLogger(__name__)
-
-# Days of 1-minute bars asked for at start; the newest two sessions in them are kept (a range
-# of 6 calendar days always contains the previous session, across weekends and holidays).
-BACKFILL_CALENDAR_DAYS = 6
-BACKFILL_SESSIONS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,9 +92,7 @@ class MassiveSource:
         self.market: str | None = None  # "open" | "closed" | "extended-hours"
         self.chains: dict[str, tuple[int, list[OptionSnapshot]]] = {}  # {underlying: (ms, chain)}
         self._last: dict[str, Tick] = {}  # last trade/quote emitted per (kind, symbol) key
-        self._status_dirty = True
-        self._status_wake = Parking()
-        self._status: SourceStatus | None = None
+        self._status = StatusBoard(self.current_status)
         self._active: list[str] = []  # feeds with a running poller
         self._fetched_ms: dict[str, int] = {}  # {symbol: when its price was last fetched}
         self._inflight: dict[str, trio.Event] = {}  # {symbol: fetch in progress}
@@ -106,46 +102,23 @@ class MassiveSource:
     async def backfill(self) -> Mapping[str, Sequence[Bar]]:
         """Today's and the previous session's 1-minute bars, per symbol (empty on failure)."""
         feed = self.feeds["backfill"]
-        today = dt.datetime.fromtimestamp(self.clock.now_ms() / 1000, EXCHANGE_TZ).date()
-        start = today - dt.timedelta(days=BACKFILL_CALENDAR_DAYS)
-        out: dict[str, list[Bar]] = {}
-        problems: list[str] = []
-        for symbol in self.symbols:
-            try:
-                aggs = await self.client.aggregates(
-                    symbol, 1, "minute", start.isoformat(), today.isoformat()
-                )
-            except MassiveError as exc:
-                problems.append(f"{symbol}: {exc}")
-                continue
-            bars = [
-                Bar(symbol, "1m", b.t_ms, b.o, b.h, b.l, b.c, b.v or 0.0, b.n or 0)
-                for b in aggs.bars
-            ]
-            out[symbol] = _last_sessions(bars, BACKFILL_SESSIONS)
+        bars, problems = await backfill_bars(
+            self.client, self.symbols, ny_date(self.clock.now_ms())
+        )
         feed.state = "degraded" if problems else "ok"
         feed.reason = "; ".join(problems)[:300] or None
         if not problems:
             feed.last_success_ms = self.clock.now_ms()
         else:
             log.warning("Massive backfill incomplete: %s", feed.reason)
-        return out
+        return bars
 
     async def minute_bars(
         self, symbols: Sequence[str], start: dt.date, end: dt.date
     ) -> dict[str, list[Bar]]:
         """1-minute aggregates of ``symbols`` from ``start`` to ``end`` (exchange dates,
         inclusive), for replays of days that were not recorded. Raises ``MassiveError``."""
-        out: dict[str, list[Bar]] = {}
-        for symbol in symbols:
-            aggs = await self.client.aggregates(
-                symbol, 1, "minute", start.isoformat(), end.isoformat()
-            )
-            out[symbol] = [
-                Bar(symbol, "1m", b.t_ms, b.o, b.h, b.l, b.c, b.v or 0.0, b.n or 0)
-                for b in aggs.bars
-            ]
-        return out
+        return await minute_bars(self.client, symbols, start, end)
 
     # -- the feeds --------------------------------------------------------------------------
     async def run(
@@ -165,7 +138,7 @@ class MassiveSource:
             "options-chain": (self._poll_chains, lambda: c.chain_s),
         }
         async with trio.open_nursery() as nursery:
-            await nursery.start(self._publish_status, sink)
+            await nursery.start(self._status.run, sink)
             for name, (fetch, interval) in pollers.items():
                 if name == "prices" and not self.stocks:
                     continue
@@ -263,7 +236,7 @@ class MassiveSource:
         return False
 
     async def _poll_chains(self, sink: TickSink) -> bool:
-        today = dt.datetime.fromtimestamp(self.clock.now_ms() / 1000, EXCHANGE_TZ).date()
+        today = ny_date(self.clock.now_ms())
         delayed = False
         for underlying in self.cadence.option_underlyings:
             chain = await self.client.options_chain(
@@ -329,56 +302,15 @@ class MassiveSource:
 
     # -- status -------------------------------------------------------------------------------
     def _status_changed(self) -> None:
-        self._status_dirty = True
-        self._status_wake.wake()
+        self._status.changed()
 
     def current_status(self) -> SourceStatus:
-        """The source's state from its feeds: price feeds decide live versus degraded.
+        """The source's state from its feeds (``status.source_status``)."""
+        return source_status(self.feeds, self._active, self.market, self.clock.now_ms())
 
-        Backfill and options-chain problems show per feed (diag, ``feeds``) without marking
-        prices degraded: a plan without options data still has perfectly live prices.
-        """
-        active = [self.feeds[n] for n in self._active]
-        prices = [f for f in active if f.name in ("prices", "indices")]
-        states = tuple(sorted((n, f.state) for n, f in self.feeds.items()))
-        now = self.clock.now_ms()
-        unauthorized = [f for f in active if f.state == "unauthorized"]
-        failing = [f for f in prices if f.state in ("degraded", "not-entitled")]
-        if unauthorized:
-            reason = f"MASSIVE_API_KEY was refused ({unauthorized[0].reason})"
-            return SourceStatus("massive", "unauthorized", reason, states, now)
-        if failing:
-            reason = f"{failing[0].name}: {failing[0].reason}"
-            return SourceStatus("massive", "degraded", reason, states, now)
-        if self.market == "closed":
-            return SourceStatus("massive", "closed", "market closed: polling slowed", states, now)
-        if not prices or any(f.state == "starting" for f in prices):
-            return SourceStatus(
-                "massive", "starting", "waiting for Massive's first answers", states, now
-            )
-        if any(f.state == "delayed" for f in active):
-            return SourceStatus(
-                "massive", "delayed", "the plan covers delayed data only", states, now
-            )
-        return SourceStatus("massive", "live", None, states, now)
-
-    async def _publish_status(
-        self, sink: TickSink, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        task_status.started()
-        while True:
-            if not self._status_dirty:
-                await self._status_wake.park()
-            self._status_dirty = False
-            status = self.current_status()
-            previous = self._status
-            if previous is None or (status.state, status.reason, status.feeds) != (
-                previous.state,
-                previous.reason,
-                previous.feeds,
-            ):
-                self._status = status
-                await sink([status])
+    async def chain_job(self) -> ChainJob | None:
+        await trio.lowlevel.checkpoint()
+        return chains_job(self.chains) if self.chains else None
 
     async def option_chains(self) -> Mapping[str, tuple[int, list[OptionSnapshot]]]:
         """What the options-chain poller fetched last (empty until its first success)."""
@@ -395,16 +327,3 @@ class MassiveSource:
             "chains": {u: {"atMs": ms, "contracts": len(c)} for u, (ms, c) in self.chains.items()},
             "snapshotRefreshes": self.refreshes,
         }
-
-
-def _last_sessions(bars: list[Bar], sessions: int) -> list[Bar]:
-    """The bars of the newest ``sessions`` New York trading dates present in ``bars``."""
-    if not bars:
-        return []
-    dates = sorted({_ny_date(b.start_ms) for b in bars})
-    keep = set(dates[-sessions:])
-    return [b for b in bars if _ny_date(b.start_ms) in keep]
-
-
-def _ny_date(ms: int) -> dt.date:
-    return dt.datetime.fromtimestamp(ms / 1000, EXCHANGE_TZ).date()

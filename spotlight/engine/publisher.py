@@ -6,9 +6,9 @@ Payload keys are short because they repeat in every event: ``s`` symbol, ``p`` p
 
 from __future__ import annotations
 
+from spotlight.domain.bars import Bar
+from spotlight.domain.ticks import Quote, SourceStatus, Trade
 from spotlight.hub.hub import Hub
-from spotlight.market.bars import Bar
-from spotlight.market.ticks import Quote, SourceStatus, Trade
 from spotlight.protocol.topics import STATUS_TOPIC, bar_topic, quote_topic, tick_topic
 
 __all__ = ["MarketPublisher", "SilentPublisher", "quote_json", "trade_json"]

@@ -29,12 +29,11 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from itertools import islice
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-from spotlight.market.ticks import Trade
+from spotlight.domain.nytime import NY
+from spotlight.domain.ticks import Trade
 
 __all__ = [
-    "EXCHANGE_TZ",
     "TIMEFRAMES",
     "Bar",
     "BarChange",
@@ -47,7 +46,6 @@ __all__ = [
 ]
 
 TIMEFRAMES: tuple[str, ...] = ("1m", "5m", "15m", "30m", "1h", "1d")
-EXCHANGE_TZ = ZoneInfo("America/New_York")
 
 _MINUTE_MS = 60_000
 _DAY_MS = 86_400_000
@@ -96,7 +94,7 @@ def _ny_midnight(utc_day: int) -> int:
     changes once a day; 1024 entries covers years of replay at a few KB.
     """
     d = _EPOCH + timedelta(days=utc_day)
-    offset = datetime(d.year, d.month, d.day, tzinfo=EXCHANGE_TZ).utcoffset()
+    offset = datetime(d.year, d.month, d.day, tzinfo=NY).utcoffset()
     assert offset is not None  # a ZoneInfo-aware datetime always has an offset
     return utc_day * _DAY_MS - (offset.days * 86_400 + offset.seconds) * 1000
 

@@ -12,7 +12,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 
-from spotlight.market.ticks import BarRevision, Quote, SourceStatus, Tick, Trade, is_index
+from spotlight.domain.ticks import BarRevision, Quote, SourceStatus, Tick, Trade, is_index
 
 __all__ = ["TickNormalizer"]
 

@@ -1,8 +1,9 @@
-"""The NYSE calendar: full-day holidays (observed dates) and 13:00 early closes (pure).
+"""The NYSE calendar: full-day holidays (observed dates), 13:00 early closes and the
+regular session's bounds (pure).
 
-Used by the server (0DTE time to expiry, which days a Massive replay can cover) and by the
-shipped fake Massive (market status, upcoming holidays, option expiries). Names are the ones
-Massive's market-holidays endpoint uses.
+Used by the server (0DTE time to expiry, which days a Massive replay can cover, the
+simulator's option expiries) and by the shipped fake Massive (market status, upcoming
+holidays). Names are the ones Massive's market-holidays endpoint uses.
 """
 
 from __future__ import annotations
@@ -10,7 +11,18 @@ from __future__ import annotations
 from datetime import date, timedelta
 from functools import lru_cache
 
-__all__ = ["early_closes", "holidays", "is_trading_day", "nth_weekday"]
+from spotlight.domain.nytime import ny_ms
+
+__all__ = [
+    "early_closes",
+    "holidays",
+    "is_trading_day",
+    "nth_weekday",
+    "previous_trading_day",
+    "session_close_ms",
+    "session_open_ms",
+    "trading_days_from",
+]
 
 
 def nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
@@ -86,3 +98,31 @@ def early_closes(year: int) -> dict[date, str]:
 
 def is_trading_day(d: date) -> bool:
     return d.weekday() < 5 and d not in holidays(d.year)
+
+
+def session_open_ms(d: date) -> int:
+    """Unix ms of the 09:30 New York open on ``d`` (whether or not ``d`` trades)."""
+    return ny_ms(d, 9, 30)
+
+
+def session_close_ms(d: date) -> int:
+    """Unix ms of the session close on ``d``: 13:00 on early-close days, else 16:00."""
+    return ny_ms(d, 13, 0) if d in early_closes(d.year) else ny_ms(d, 16, 0)
+
+
+def trading_days_from(d: date, n: int) -> list[date]:
+    """The first ``n`` trading days on or after ``d``."""
+    out: list[date] = []
+    while len(out) < n:
+        if is_trading_day(d):
+            out.append(d)
+        d += timedelta(days=1)
+    return out
+
+
+def previous_trading_day(d: date) -> date:
+    """The last trading day strictly before ``d``."""
+    d -= timedelta(days=1)
+    while not is_trading_day(d):
+        d -= timedelta(days=1)
+    return d

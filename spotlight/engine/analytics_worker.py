@@ -16,19 +16,20 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from spotlight.analytics.channels import gex_payload
 from spotlight.analytics.flow import FlowTracker
 from spotlight.analytics.session import SessionCalendar
-from spotlight.market.bars import EXCHANGE_TZ
-from spotlight.market.massive.models import OptionSnapshot
+from spotlight.domain.nytime import NY
+from spotlight.domain.options import OptionSnapshot
+from spotlight.market.simulated_options import OPTION_UNDERLYINGS, OptionBook
+from spotlight.market.simulated_tape import MarketData
+from spotlight.market.source import ChainJob
 
-__all__ = ["ChainJob", "analyze", "forget"]
+__all__ = ["analyze", "forget"]
 
-# ("sim", seed, start_ms, trades_per_second) or ("chains", {underlying: [OptionSnapshot]})
-ChainJob = tuple[Any, ...]
 
 # Per engine context (the live analytics, each replay): the simulated market's option book
 # (it only moves forward in time, so a replay cannot share the live one) and the flow baseline.
@@ -40,7 +41,7 @@ _calendars: dict[int, SessionCalendar] = {}  # {year: NYSE calendar of that year
 def nyse_calendar(year: int) -> SessionCalendar:
     """Holidays and 13:00 early closes of ``year`` and ``year + 1`` (NYSE rules, so 0DTE
     time to expiry is right on the day after Thanksgiving and on Christmas Eve)."""
-    from spotlight.market.calendar import early_closes, holidays
+    from spotlight.domain.calendar import early_closes, holidays
 
     cal = _calendars.get(year)
     if cal is None:
@@ -55,7 +56,6 @@ def nyse_calendar(year: int) -> SessionCalendar:
 def _sim_chains(
     context: str, seed: int, start_ms: int, tps: float, now_ms: int
 ) -> dict[str, list[OptionSnapshot]]:
-    from spotlight.market.massive.fake_data import MarketData, OptionBook
 
     key = (seed, start_ms, tps)
     held = _books.get(context)
@@ -63,7 +63,7 @@ def _sim_chains(
         book = OptionBook(MarketData(seed, start_ms, history_days=1, trades_per_second=tps))
         held = _books[context] = (key, book)
     book = held[1]
-    return {u: [OptionSnapshot.parse(x) for x in book.chain(u, now_ms)] for u in ("I:SPX", "SPY")}
+    return {u: book.chain(u, now_ms) for u in OPTION_UNDERLYINGS}
 
 
 def forget(context: str) -> None:
@@ -90,7 +90,7 @@ def analyze(
         _sim_chains(context, job[1], job[2], job[3], now_ms) if job[0] == "sim" else dict(job[1])
     )
     flow = _flows.setdefault(context, FlowTracker())
-    now = dt.datetime.fromtimestamp(now_ms / 1000, EXCHANGE_TZ)
+    now = dt.datetime.fromtimestamp(now_ms / 1000, NY)
     out: dict[str, Any] = {"gex": {}, "flow": None}
     for underlying, chain in chains.items():
         if not chain:
@@ -108,7 +108,3 @@ def analyze(
                 "aggregates": flow.aggregates(),
             }
     return out
-
-
-def chains_job(chains: Mapping[str, tuple[int, Sequence[OptionSnapshot]]]) -> ChainJob:
-    return ("chains", {u: list(c) for u, (_, c) in chains.items()})

@@ -2,7 +2,7 @@
 
 Runs under the market supervisor next to the pipeline. Each cadence reads the wall clock,
 gathers the inputs a step needs (spot prices, the source's option chains) and runs the step
-on ``AnalyticsEngine`` (market/analytics_engine.py), which publishes through the same hub as
+on ``AnalyticsEngine`` (engine/analytics_engine.py), which publishes through the same hub as
 ticks and bars: one sequence, one history, one resume rule for everything. A replay runs the
 same engine from recorded steps instead of timers.
 
@@ -21,12 +21,11 @@ from typing import Any
 
 import trio
 
+from spotlight.engine.analytics_engine import AnalyticsEngine
+from spotlight.engine.analytics_worker import lower_priority
+from spotlight.engine.pipeline import Pipeline
 from spotlight.hub.hub import Hub
-from spotlight.market.analytics_engine import AnalyticsEngine
-from spotlight.market.analytics_worker import ChainJob, chains_job, lower_priority
-from spotlight.market.simulated_source import SimulatedSource
-from spotlight.market.source import MarketSource
-from spotlight.pipeline import Pipeline
+from spotlight.market.source import ChainJob, MarketSource
 from spotlight.runtime.clock import WallClock
 from spotlight.runtime.tree import ActorNode
 
@@ -113,12 +112,7 @@ class AnalyticsActor:
         await self.engine.gex(self.clock.now_ms(), self.engine.spots(), job)
 
     async def _chain_job(self) -> ChainJob | None:
-        source = self.source
-        if isinstance(source, SimulatedSource):
-            cfg = source.simulator.config
-            return ("sim", cfg.seed, source.simulator.start_ms, cfg.trades_per_second)
-        chains = await source.option_chains()
-        return chains_job(chains) if chains else None
+        return await self.source.chain_job()
 
     async def _basis(self) -> None:
         self.engine.sample_basis(self.clock.now_ms())

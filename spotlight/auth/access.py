@@ -31,22 +31,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from spotlight.auth import (
+from spotlight.auth.cookies import (
     CookiePolicy,
-    Lockout,
-    NetworkAllowList,
-    OriginPolicy,
-    PinCheck,
-    Signer,
     clear_cookie_header,
-    client_key,
     decide_mode,
-    generate_pin,
-    load_or_create_secret,
     read_cookie,
-    secret_from_text,
     set_cookie_header,
 )
+from spotlight.auth.keys import load_or_create_secret, secret_from_text
+from spotlight.auth.lockout import Lockout
+from spotlight.auth.networks import NetworkAllowList, client_key
+from spotlight.auth.origin import OriginPolicy
+from spotlight.auth.pin import PinCheck, generate_pin
+from spotlight.auth.tokens import Signer
 from spotlight.config import ConfigError, Settings
 
 __all__ = ["Access", "Denial", "LoginOutcome", "RequestView"]

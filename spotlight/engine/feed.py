@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from spotlight.engine.pipeline import Pipeline
 from spotlight.hub.hub import Hub
-from spotlight.pipeline import Pipeline
 
 __all__ = ["Feed", "FeedNotFound"]
 

@@ -40,10 +40,12 @@ from spotlight.analytics.coach import Coach, CoachState
 from spotlight.analytics.flow import FlowAlert
 from spotlight.analytics.regime import classify
 from spotlight.analytics.setups import SetupInputs, buffer_points, detect_setups
+from spotlight.domain.bars import Bar, rollup
+from spotlight.domain.nytime import NY
+from spotlight.engine.analytics_worker import analyze, forget
+from spotlight.engine.pipeline import Pipeline
 from spotlight.hub.hub import Hub
-from spotlight.market.analytics_worker import ChainJob, analyze, forget
-from spotlight.market.bars import EXCHANGE_TZ, Bar, rollup
-from spotlight.pipeline import Pipeline
+from spotlight.market.source import ChainJob
 
 __all__ = ["AnalyticsEngine", "camel"]
 
@@ -183,7 +185,7 @@ class AnalyticsEngine:
 
     # -- inputs -----------------------------------------------------------------------------
     def _inputs(self, now_ms: int) -> ChannelInputs:
-        today = dt.datetime.fromtimestamp(now_ms / 1000, EXCHANGE_TZ).date()
+        today = dt.datetime.fromtimestamp(now_ms / 1000, NY).date()
         bars = self.pipeline.bars
         trade = self.pipeline.last_trade.get("I:SPX")
         return ChannelInputs(
@@ -277,13 +279,9 @@ def _remaining_fraction(now: dt.datetime) -> float:
 
 
 def _today(bars: list[Bar], today: dt.date) -> list[Bar]:
-    return [
-        b for b in bars if dt.datetime.fromtimestamp(b.start_ms / 1000, EXCHANGE_TZ).date() == today
-    ]
+    return [b for b in bars if dt.datetime.fromtimestamp(b.start_ms / 1000, NY).date() == today]
 
 
 def _previous_day(days: list[Bar], today: dt.date) -> Bar | None:
-    earlier = [
-        b for b in days if dt.datetime.fromtimestamp(b.start_ms / 1000, EXCHANGE_TZ).date() < today
-    ]
+    earlier = [b for b in days if dt.datetime.fromtimestamp(b.start_ms / 1000, NY).date() < today]
     return earlier[-1] if earlier else None

@@ -2,8 +2,9 @@
 
 It speaks the wire format of docs/upstream/massive-api.md (paths, fields, units, error
 bodies, ``next_url`` pagination) over real HTTP, on data from the seeded market simulator
-(fake_data.py), so every endpoint agrees with every other: the ``I:SPX`` index value is the
-close of the last 1-minute ``I:SPX`` aggregate and the chain's ``underlying_asset.value``.
+(market/simulated_tape.py and market/simulated_options.py, rendered as Massive's JSON by
+fake_massive_data.py), so every endpoint agrees with every other: the ``I:SPX`` index value is
+the close of the last 1-minute ``I:SPX`` aggregate and the chain's ``underlying_asset.value``.
 
     fake = create_fake_massive(api_key="k", seed=7, clock=lambda: now_ms)
     fake.faults.add("options_chain", "rate_limit", times=2, retry_after=1)
@@ -71,22 +72,21 @@ from hypercorn.trio import serve
 from quart import Response, request
 from quart_trio import QuartTrio
 
+from spotlight.domain.nytime import ny_date, ny_midnight_ms
 from spotlight.market.massive.endpoints import ENDPOINTS
-from spotlight.market.massive.fake_data import (
+from spotlight.market.simulated_options import Contract, OptionBook
+from spotlight.market.simulated_tape import MarketData, Row
+from spotlight.testing.fake_massive_data import (
     INDEX_NAMES,
     STOCKS,
-    Contract,
-    MarketData,
-    OptionBook,
-    Row,
     aggregate,
     bucket_fn,
+    contract_reference,
     cut_page,
     filter_contracts,
     index_market_status,
     market_status,
-    ny_date,
-    ny_midnight_ms,
+    snapshot_json,
     upcoming_holidays,
 )
 
@@ -700,7 +700,7 @@ class FakeMassive:
             1000,
             "/v3/reference/options/contracts",
         )
-        fields: dict[str, Any] = {"results": [c.reference() for c in page]}
+        fields: dict[str, Any] = {"results": [contract_reference(c) for c in page]}
         if next_url is not None:
             fields["next_url"] = next_url
         return self._ok(ctx, **fields)
@@ -720,7 +720,7 @@ class FakeMassive:
         results: list[dict[str, Any]] = []
         if page:
             pricing = self.options.context(underlying, ctx.now_ms, delayed=ctx.delayed)
-            results = [self.options.snapshot(c, pricing) for c in page]
+            results = [snapshot_json(self.options, c, pricing) for c in page]
         fields: dict[str, Any] = {"results": results}
         if next_url is not None:
             fields["next_url"] = next_url
@@ -732,7 +732,7 @@ class FakeMassive:
         if c is None:
             raise _NotFound
         pricing = self.options.context(underlying, ctx.now_ms, delayed=ctx.delayed)
-        return self._ok(ctx, results=self.options.snapshot(c, pricing))
+        return self._ok(ctx, results=snapshot_json(self.options, c, pricing))
 
     # -- indices ------------------------------------------------------------------------
 

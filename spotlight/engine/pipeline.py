@@ -21,11 +21,11 @@ from typing import Any
 
 import trio
 
+from spotlight.domain.bars import TIMEFRAMES, Bar, SymbolBars
+from spotlight.domain.ticks import BarRevision, Quote, SourceStatus, Tick, Trade
+from spotlight.engine.normalizer import TickNormalizer
+from spotlight.engine.publisher import MarketPublisher, SilentPublisher, quote_json, trade_json
 from spotlight.hub.hub import Hub
-from spotlight.market.bars import TIMEFRAMES, Bar, SymbolBars
-from spotlight.market.normalizer import TickNormalizer
-from spotlight.market.publisher import MarketPublisher, SilentPublisher, quote_json, trade_json
-from spotlight.market.ticks import BarRevision, Quote, SourceStatus, Tick, Trade
 from spotlight.metrics import Metrics
 from spotlight.runtime.mailbox import Mailbox
 from spotlight.runtime.tree import ActorNode

@@ -14,9 +14,9 @@ from functools import partial
 
 import trio
 
-from spotlight.market.analytics_actor import AnalyticsActor
+from spotlight.engine.analytics_actor import AnalyticsActor
+from spotlight.engine.pipeline import Pipeline
 from spotlight.market.source import MarketSource
-from spotlight.pipeline import Pipeline
 from spotlight.runtime.supervisor import RestartPolicy, supervise
 from spotlight.runtime.tree import ActorNode
 
