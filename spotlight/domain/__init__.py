@@ -8,9 +8,10 @@ outside this package, no I/O framework, no clock of its own).
 - ``calendar``: the NYSE calendar (holidays, early closes, session bounds).
 """
 
-from spotlight.domain.bars import TIMEFRAMES, Bar, BarChange, SymbolBars, UnknownTimeframe
+from spotlight.domain.bars import TIMEFRAMES, Bar, UnknownTimeframe
 from spotlight.domain.nytime import NY, ny_date, ny_datetime, ny_midnight_ms, ny_ms
 from spotlight.domain.options import OptionSnapshot
+from spotlight.domain.symbol_bars import BarChange, SymbolBars
 from spotlight.domain.ticks import BarRevision, Quote, SourceStatus, Tick, Trade, is_index
 
 __all__ = [

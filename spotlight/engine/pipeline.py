@@ -21,7 +21,8 @@ from typing import Any
 
 import trio
 
-from spotlight.domain.bars import TIMEFRAMES, Bar, SymbolBars
+from spotlight.domain.bars import TIMEFRAMES, Bar
+from spotlight.domain.symbol_bars import SymbolBars
 from spotlight.domain.ticks import BarRevision, Quote, SourceStatus, Tick, Trade
 from spotlight.engine.normalizer import TickNormalizer
 from spotlight.engine.publisher import MarketPublisher, SilentPublisher, quote_json, trade_json

@@ -17,12 +17,11 @@ from hypothesis import strategies as st
 from spotlight.domain.bars import (
     TIMEFRAMES,
     Bar,
-    BarChange,
-    SymbolBars,
     bucket_start,
     rollup,
 )
 from spotlight.domain.nytime import NY
+from spotlight.domain.symbol_bars import BarChange, SymbolBars
 from spotlight.domain.ticks import Trade
 
 SYMBOL = "AAPL"

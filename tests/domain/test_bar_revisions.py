@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spotlight.domain.bars import TIMEFRAMES, Bar, SymbolBars, bucket_start, rollup
+from spotlight.domain.bars import TIMEFRAMES, Bar, bucket_start, rollup
+from spotlight.domain.symbol_bars import SymbolBars
 from spotlight.domain.ticks import Trade
 
 T0 = 1_766_154_600_000  # 2025-12-19 09:30 ET, a 5-minute and 30-minute boundary

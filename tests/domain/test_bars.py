@@ -9,8 +9,6 @@ import pytest
 from spotlight.domain.bars import (
     TIMEFRAMES,
     Bar,
-    BarChange,
-    SymbolBars,
     UnknownTimeframe,
     bucket_start,
     merge,
@@ -18,6 +16,7 @@ from spotlight.domain.bars import (
     rollup,
 )
 from spotlight.domain.nytime import NY
+from spotlight.domain.symbol_bars import BarChange, SymbolBars
 from spotlight.domain.ticks import Trade
 
 MIN = 60_000
