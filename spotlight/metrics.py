@@ -178,6 +178,9 @@ class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
         self.sse_connections = Gauge("spotlight_sse_connections", "Open SSE streams", registry=r)
+        self.ws_connections = Gauge(
+            "spotlight_ws_connections", "Open WebSocket streams", registry=r
+        )
         self.sse_dropped = Counter(
             "spotlight_sse_dropped_total",
             "Events not delivered to an SSE client, by reason (slow-bytes, slow-age: discarded "
@@ -185,6 +188,15 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.ws_dropped = Counter(
+            "spotlight_ws_dropped_total",
+            "Events not delivered to a WebSocket client, by reason (as for SSE)",
+            ["reason"],
+            registry=r,
+        )
+        # By transport name (protocol/framing.py): what a stream updates, whichever it is.
+        self.connections = {"sse": self.sse_connections, "ws": self.ws_connections}
+        self.dropped = {"sse": self.sse_dropped, "ws": self.ws_dropped}
         self.disconnects = Counter(
             "spotlight_client_disconnects_total",
             "Streams ended, by transport and reason (client-closed, slow-bytes, slow-age, "
@@ -204,7 +216,7 @@ class Metrics:
             ["type"],
             registry=r,
         )
-        self.writes: dict[str, WriteStats] = {"sse": WriteStats()}
+        self.writes: dict[str, WriteStats] = {"sse": WriteStats(), "ws": WriteStats()}
         r.register(_WriteCollector(self.writes))
         self.ticks_rejected = Counter(
             "spotlight_ticks_rejected_total",

@@ -4,14 +4,18 @@ Why our own socket (trio-stack-notes.md):
 - ``backlog``: hypercorn's default of 100 drops SYNs during reconnect storms.
 - ``TCP_USER_TIMEOUT``: the kernel gives up on a peer that stopped acknowledging data.
 
-Why our own router: each new connection's first request head is read here. An SSE stream
-request (``GET /realtime/sse``) is served directly on the socket (``web/sse_socket.py``),
-which is ~10x cheaper per write than going through Quart/hypercorn/h11 and is what lets one
-burst reach 1,000 clients within milliseconds. Every other connection is handed to
-hypercorn's own connection handler (``TCPServer``) with the bytes already read, so HTTP,
-keep-alive, errors and WebSockets are hypercorn's job, unchanged. This mirrors
-``hypercorn.trio.run.worker_serve`` (lifespan, then connections, then graceful shutdown)
-and uses its building blocks; the tests run through this exact function.
+Why our own router: each new connection's first request head is read here. A stream
+(``GET /realtime/sse``, or a WebSocket upgrade to a raw endpoint such as ``/ws/prices``) is
+served directly on the socket (``web/sse_socket.py``, ``web/ws_socket.py``), which is ~10x
+cheaper per write than going through Quart/hypercorn/h11 and is what lets one burst reach
+1,000 clients within milliseconds. Every other connection is handed to hypercorn's own
+connection handler (``TCPServer``) with the bytes already read, so HTTP, keep-alive and
+errors are hypercorn's job, unchanged. A WebSocket upgrade that arrives later on such a
+keep-alive connection is taken back from hypercorn (``TakeoverStream``: hypercorn's reads
+are parked, its writes dropped, the socket is ours until the stream ends), so every
+WebSocket runs on the raw path. This mirrors ``hypercorn.trio.run.worker_serve`` (lifespan,
+then connections, then graceful shutdown) and uses its building blocks; the tests run
+through this exact function.
 
 Shutdown (``shutdown_trigger`` returns; SIGINT/SIGTERM in ``__main__``): streaming clients
 are told to reconnect (``shutdown`` event), new connections stop, hypercorn's keep-alive
@@ -23,7 +27,6 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import trio
 from hypercorn.config import Config
@@ -33,13 +36,14 @@ from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState, LifespanState
 from hypercorn.utils import wrap_app
 
-from spotlight.protocol.http_head import MAX_HEAD_BYTES, head_end, parse_head
+from spotlight.protocol.http_head import MAX_HEAD_BYTES, RequestHead, head_end, parse_head
 from spotlight.service import SpotlightService
-from spotlight.web.app import SpotlightApp
-from spotlight.web.sse_request import SSE_PATH
+from spotlight.web.app import WS_ENDPOINTS, SpotlightApp
 from spotlight.web.sse_socket import serve_sse_socket
+from spotlight.web.stream_request import SSE_PATH
+from spotlight.web.ws_socket import serve_ws_socket
 
-__all__ = ["PrefixedStream", "listen_socket", "serve"]
+__all__ = ["PrefixedStream", "TakeoverStream", "listen_socket", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -71,10 +75,9 @@ def hypercorn_config(service: SpotlightService) -> Config:
     config.errorlog = logging.getLogger("hypercorn.error")
     config.keep_alive_timeout = 75
     config.backlog = service.settings.backlog
-    # WebSocket dead-peer detection: protocol pings; a peer that stops answering is closed.
+    # Every WebSocket endpoint runs on the raw path (web/ws_socket.py), which pings, bounds
+    # messages and closes dead peers itself; these only matter if one ever reached hypercorn.
     config.websocket_ping_interval = 20.0
-    # Commands are small; far larger frames are refused by hypercorn (our own, smaller bound
-    # answers with an error message: web/ws_prices.py).
     config.websocket_max_message_size = 1 << 20
     return config
 
@@ -108,13 +111,94 @@ class PrefixedStream(trio.abc.HalfCloseableStream):
         await self._stream.aclose()
 
 
+class TakeoverStream(PrefixedStream):
+    """hypercorn's view of a keep-alive connection that a WebSocket endpoint can take back.
+
+    ``take`` (from the ASGI app, on an upgrade to a raw endpoint) stops hypercorn's pending
+    read without consuming anything (Trio's ``receive_some`` is cancel-safe), detaches the
+    socket and returns it. From then on hypercorn's reads wait and its writes are dropped (the
+    upgrade's answer is written by the endpoint itself); ``release`` at the stream's end
+    gives hypercorn an EOF, so its connection task ends as after any client close.
+    """
+
+    def __init__(self, stream: trio.SocketStream, prefix: bytes) -> None:
+        super().__init__(stream, prefix)
+        self._taken = False
+        self._reading: trio.CancelScope | None = None
+        self._idle = trio.Event()  # no hypercorn read in flight
+        self._idle.set()
+        self._released = trio.Event()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        if not self._taken:
+            if self._prefix:
+                return await super().receive_some(max_bytes)
+            self._idle = trio.Event()
+            try:
+                with trio.CancelScope() as self._reading:
+                    return await super().receive_some(max_bytes)
+            finally:
+                self._reading = None
+                self._idle.set()
+        await self._released.wait()
+        return b""
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self._taken:
+            await trio.lowlevel.checkpoint()
+            return
+        await super().send_all(data)
+
+    async def send_eof(self) -> None:
+        if self._taken:
+            await trio.lowlevel.checkpoint()
+            return
+        await super().send_eof()
+
+    async def aclose(self) -> None:
+        if self._taken:
+            await trio.lowlevel.checkpoint()
+            return
+        await super().aclose()
+
+    async def take(self) -> socket.socket:
+        self._taken = True
+        if self._reading is not None:
+            self._reading.cancel()
+        await self._idle.wait()
+        sock = socket.socket(fileno=self._stream.socket.detach())
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    def release(self) -> None:
+        self._released.set()
+
+
 class _Router:
-    def __init__(self, service: SpotlightService, config: Config, app: Any) -> None:
+    def __init__(self, service: SpotlightService, config: Config) -> None:
         self.service = service
         self.config = config
-        self.app = app
+        self.app = wrap_app(SpotlightApp(service, self.take_over), 16 * 1024 * 1024, "asgi")
         self.context = WorkerContext(None)
         self.lifespan_state: LifespanState = {}
+        # hypercorn's keep-alive connections by peer address, for WebSocket take-overs.
+        self._kept: dict[tuple[str, int], TakeoverStream] = {}
+
+    async def take_over(self, peer: tuple[str, int], head: RequestHead, path: str) -> bool:
+        """Serve a WebSocket upgrade that arrived on a hypercorn connection on the raw path.
+        False when the connection is not ours to take (the app then refuses the upgrade)."""
+        kept = self._kept.get(peer)
+        if kept is None:
+            return False
+        sock = await kept.take()
+        try:
+            await serve_ws_socket(self.service, sock, head, WS_ENDPOINTS[path])
+        finally:
+            trio.lowlevel.notify_closing(sock)
+            sock.close()
+            kept.release()
+        return True
 
     async def handle(self, stream: trio.SocketStream) -> None:
         buf = bytearray()
@@ -138,14 +222,41 @@ class _Router:
         if head is not None and head.path == SSE_PATH and end == len(buf):
             await serve_sse_socket(self.service, stream, head)
             return
-        server = TCPServer(
-            self.app,
-            self.config,
-            self.context,
-            ConnectionState(self.lifespan_state.copy()),
-            PrefixedStream(stream, bytes(buf)),  # type: ignore[arg-type]
-        )
-        await server.run()
+        if head is not None and head.path in WS_ENDPOINTS:
+            await self._serve_ws(stream, head, bytes(buf[:end]), bytes(buf[end:]))
+            return
+        kept = TakeoverStream(stream, bytes(buf))
+        peer = _peer(stream)
+        if peer is not None:
+            self._kept[peer] = kept
+        try:
+            server = TCPServer(
+                self.app,
+                self.config,
+                self.context,
+                ConnectionState(self.lifespan_state.copy()),
+                kept,  # type: ignore[arg-type]
+            )
+            await server.run()
+        finally:
+            if peer is not None and self._kept.get(peer) is kept:
+                del self._kept[peer]
+
+    async def _serve_ws(
+        self, stream: trio.SocketStream, head: RequestHead, raw: bytes, trailing: bytes
+    ) -> None:
+        sock = socket.socket(fileno=stream.socket.detach())
+        sock.setblocking(False)
+        # As for SSE: small writes (a pong, a heartbeat) must not wait for a delayed ACK.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            endpoint = WS_ENDPOINTS[head.path]
+            await serve_ws_socket(self.service, sock, head, endpoint, raw=raw, trailing=trailing)
+        except OSError:
+            pass  # the peer went away mid-write: cleanup has run, nothing to report
+        finally:
+            trio.lowlevel.notify_closing(sock)
+            sock.close()
 
 
 async def serve(
@@ -157,7 +268,7 @@ async def serve(
     """Run the server until ``shutdown_trigger`` returns; ``started`` gets the base URL."""
     s = service.settings
     config = hypercorn_config(service)
-    router = _Router(service, config, wrap_app(SpotlightApp(service), 16 * 1024 * 1024, "asgi"))
+    router = _Router(service, config)
     lifespan = Lifespan(router.app, config, router.lifespan_state)
     with listen_socket(s.host, s.port, s.backlog, s.tcp_user_timeout_ms) as sock:
         host, port = sock.getsockname()[:2]
@@ -192,6 +303,14 @@ async def serve(
                 await lifespan.wait_for_shutdown()
                 lifespan_nursery.cancel_scope.cancel()
             root.cancel_scope.cancel()
+
+
+def _peer(stream: trio.SocketStream) -> tuple[str, int] | None:
+    try:
+        host, port = stream.socket.getpeername()[:2]
+    except OSError:
+        return None
+    return str(host), int(port)
 
 
 async def _accept(

@@ -6,7 +6,7 @@ it, offers only mark the client dirty; after the publisher yields, this one task
 dirty client once: if the client's writer is parked and its transport can write without
 awaiting (``ClientInbox.direct``, a raw socket), the chunk is built and sent right there with a
 non-blocking ``send``. The writer task is woken only when it must act: a partial write (the
-rest is left in ``SSEWriter.out``), the end of the stream, or a transport that cannot write
+rest is left in ``Stream.out``), the end of the stream, or a transport that cannot write
 directly (the ASGI fallback). Ownership does not move: the session's writer task still owns
 its socket and its lifetime; the flusher only writes while that task is parked in
 ``ClientInbox.wait``, so the two never write at once.
@@ -20,28 +20,37 @@ reschedule.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import trio
 
 from spotlight.runtime.parking import Parking
 from spotlight.runtime.tree import ActorNode
 
-if TYPE_CHECKING:
-    from spotlight.clients.inbox import ClientInbox
+__all__ = ["FlushScheduler", "Flushable", "Flusher"]
 
-__all__ = ["Flusher"]
+
+class Flushable(Protocol):
+    """Something with work for the next pass: a client's inbox, a group's queue."""
+
+    def flush(self) -> None: ...
+
+
+class FlushScheduler(Protocol):
+    """What a flushable asks of the flusher: visit me on the next pass."""
+
+    def mark(self, item: Flushable, /) -> None: ...
 
 
 class Flusher:
     def __init__(self) -> None:
-        self._dirty: list[ClientInbox] = []
+        self._dirty: list[Flushable] = []
         self._parking = Parking()
         self.passes = 0
         self.visits = 0
 
-    def mark(self, inbox: ClientInbox) -> None:
-        self._dirty.append(inbox)
+    def mark(self, item: Flushable, /) -> None:
+        self._dirty.append(item)
         self._parking.wake()
 
     async def run(
@@ -61,5 +70,5 @@ class Flusher:
             batch, self._dirty = self._dirty, []
             self.passes += 1
             self.visits += len(batch)
-            for inbox in batch:
-                inbox.flush()
+            for item in batch:
+                item.flush()

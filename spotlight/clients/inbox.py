@@ -30,19 +30,26 @@ only ages while events keep arriving, and that is exactly when it grows.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import trio
 
+from spotlight.clients.flusher import FlushScheduler
 from spotlight.hub.event import Event
 from spotlight.runtime.parking import Parking
 
-if TYPE_CHECKING:
-    from spotlight.clients.flusher import Flusher
-    from spotlight.clients.stream_group import StreamGroup
+__all__ = ["ClientInbox", "Group"]
 
-__all__ = ["ClientInbox"]
+
+class Group(Protocol):
+    """What an inbox asks of the shared-chunk group it is a member of (stream_group.py)."""
+
+    def poke(self) -> None: ...
+
+    def leave(self, inbox: ClientInbox, events: Sequence[Event], *, resubscribe: bool) -> None: ...
+
+    def leave_now(self, inbox: ClientInbox, *, resubscribe: bool) -> None: ...
 
 
 class ClientInbox:
@@ -74,14 +81,14 @@ class ClientInbox:
         self._writer = Parking()  # the writer task waits here
         # With a flusher, new work marks the inbox dirty and the flusher makes one pass per
         # burst; without one (unit tests, a bare registry), the writer is woken directly.
-        self._flusher: Flusher | None = None
+        self._flusher: FlushScheduler | None = None
         self._dirty = False
         # Set by a transport that can write without awaiting (a raw socket): the flusher calls
         # it while the writer is parked; it returns False when the writer must take over.
         self.direct: Callable[[], bool] | None = None
         # Set while the client is a member of a shared-chunk group (clients/stream_group.py):
         # the hub offers to the group instead, and this queue stays empty.
-        self.group: StreamGroup | None = None
+        self.group: Group | None = None
         self.heartbeat_due = False
         self.pending_bytes = 0
         self.pending_events = 0
@@ -93,7 +100,7 @@ class ClientInbox:
         # lets the transport bound a write that is stuck on a stalled peer.
         self.on_close: Callable[[str], None] | None = None
 
-    def attach(self, flusher: Flusher) -> None:
+    def attach(self, flusher: FlushScheduler) -> None:
         self._flusher = flusher
 
     def detach(self) -> None:

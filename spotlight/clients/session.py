@@ -9,11 +9,11 @@ connection is visible in /api/diag, and is removed when the handler ends.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import trio
 
-from spotlight.clients.flusher import Flusher
+from spotlight.clients.flusher import FlushScheduler
 from spotlight.clients.inbox import ClientInbox
 from spotlight.clients.stream_group import StreamGroups
 from spotlight.runtime.tree import ActorNode
@@ -30,6 +30,7 @@ class ClientSession:
         topics: tuple[str, ...],
         inbox: ClientInbox,
         node: ActorNode,
+        clock: Callable[[], float],
     ) -> None:
         self.id = id
         self.transport = transport
@@ -37,7 +38,8 @@ class ClientSession:
         self.topics = topics
         self.inbox = inbox
         self.node = node
-        self.connected_at = trio.current_time()
+        self._clock = clock
+        self.connected_at = clock()
         self.last_seq = 0  # the position this client has fully caught up to
         self.delivered = 0
         self.writes = 0
@@ -54,15 +56,20 @@ class ClientSession:
             "lastSeq": self.last_seq,
             "delivered": self.delivered,
             "writes": self.writes,
-            "connectedS": round(trio.current_time() - self.connected_at, 3),
+            "connectedS": round(self._clock() - self.connected_at, 3),
             "sharedChunk": self.inbox.group is not None,
             **self.inbox.stats(),
         }
 
 
 class ClientRegistry:
-    def __init__(self, node: ActorNode) -> None:
+    """Every open stream. ``clock`` is the monotonic clock of the hubs the streams follow
+    (``trio.current_time`` in the server): latency and connection ages are read from it, so
+    streams can be driven without an event loop in tests."""
+
+    def __init__(self, node: ActorNode, clock: Callable[[], float] = trio.current_time) -> None:
         self.node = node
+        self.clock = clock
         self._ids = itertools.count(1)
         self._sessions: dict[int, ClientSession] = {}
         # Clients of one subscription that are in step share one chunk per burst.
@@ -79,18 +86,18 @@ class ClientRegistry:
         node = self.node.child(f"{transport}-{cid}", f"client:{transport}")
         if self.flusher is not None:
             inbox.attach(self.flusher)
-        session = ClientSession(cid, transport, remote, topics, inbox, node)
+        session = ClientSession(cid, transport, remote, topics, inbox, node, self.clock)
         self._sessions[cid] = session
         if self.closing_reason is not None:
             inbox.close(self.closing_reason)
         return session
 
     @property
-    def flusher(self) -> Flusher | None:
+    def flusher(self) -> FlushScheduler | None:
         return self.groups.flusher
 
     @flusher.setter
-    def flusher(self, flusher: Flusher | None) -> None:
+    def flusher(self, flusher: FlushScheduler | None) -> None:
         self.groups.flusher = flusher
 
     def remove(self, session: ClientSession) -> None:

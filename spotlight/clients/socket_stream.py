@@ -1,56 +1,65 @@
-"""One SSE stream written straight on a connected non-blocking socket.
+"""One stream written straight on a connected non-blocking socket (SSE or WebSocket).
 
 The write path through Quart/hypercorn/h11 costs ~80 us per write on this machine; a plain
 non-blocking ``send`` costs ~5 us, Trio's socket wrapper ~7 us and ``SocketStream.send_all``
-~18 us (docs/benchmarks.md). So a stream that owns its connection (``web/sse_socket.py``
-detaches it from Trio's wrappers) is written here, with plain ``send`` calls.
+~18 us (docs/benchmarks.md). So a stream that owns its connection (``web/sse_socket.py`` and
+``web/ws_socket.py`` detach it from Trio's wrappers) is written here, with plain ``send``
+calls. What is written comes from the transport-free ``Stream`` (``clients/stream.py``);
+this module only moves its chunks.
 
 Who writes: normally the flusher (``clients/flusher.py``), in one pass per burst, while this
 connection's task is parked: ``_direct_write`` for a client on its own, and once the client is
 caught up, ``_shared_write`` with its group's chunk (``clients/stream_group.py``). The task
-itself writes the prelude, whatever a non-blocking write could not finish, and the closing
-event; when the kernel buffer is full it waits in ``trio.lowlevel.wait_writable``, which
-(unlike hypercorn's shielded writes) is cancellable.
+itself writes the first chunk, whatever a non-blocking write could not finish, and the
+closing chunk; when the kernel buffer is full it waits in ``trio.lowlevel.wait_writable``,
+which (unlike hypercorn's shielded writes) is cancellable.
 
-Per connection: this task writes; one child task reads until the peer closes (and cancels
-the writer when it does). A stalled peer cannot pin the task: once the client's inbox is
-closed (too slow, or shutdown) the connection gets ``STALL_GRACE_S`` to write what it has,
-then it is cancelled and closed.
+Per connection: this task writes; one child task reads (``reader``): for SSE it only notices
+the peer closing, for WebSocket it parses frames and hands messages to the route. A stalled
+peer cannot pin the task: once the client's inbox is closed (too slow, shutdown, a protocol
+error) the connection gets ``STALL_GRACE_S`` to write what it has, then it is cancelled and
+closed. After its last chunk a stream may ``linger`` for the reader to finish (a WebSocket
+waits for the peer's close frame, as RFC 6455 asks), bounded by the same grace.
 """
 
 from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 
 import trio
 
-from spotlight.clients.sse_writer import SSEWriter
-from spotlight.protocol.resume import EventId
+from spotlight.clients.stream import Stream
 
-__all__ = ["STALL_GRACE_S", "send_all", "stream_to_socket"]
+__all__ = ["STALL_GRACE_S", "Reader", "send_all", "stream_to_socket", "until_peer_closes"]
 
 # Once a client is closed (slow, shutdown), its last writes get this long before the
 # connection is cut: enough for a reader that is merely behind, bounded for one that is gone.
 STALL_GRACE_S = 2.0
 
+# A connection's reading side: returns when the peer is done (EOF, or its close frame).
+Reader = Callable[[socket.socket, Stream], Awaitable[None]]
+
 
 async def stream_to_socket(
     sock: socket.socket,
-    writer: SSEWriter,
+    stream: Stream,
     head: bytes,
-    resume: EventId | None,
-    snapshot: Callable[[], object],
+    reader: Reader | None = None,
+    *,
+    linger_s: float = 0.0,
 ) -> None:
-    """Write ``head``, the prelude and then the stream on ``sock`` until either side ends it.
+    """Write ``head``, then the stream on ``sock`` until either side ends it.
 
-    ``sock`` is connected and non-blocking; the caller closes it. Raises ``OSError`` when the
-    peer vanishes mid-write (after cleanup: the writer is always finished).
+    ``sock`` is connected and non-blocking; the caller closes it. The stream may already be
+    subscribed (SSE: its prelude goes out with ``head``) or subscribe later (a WebSocket,
+    on its client's command). Raises ``OSError`` when the peer vanishes mid-write (after
+    cleanup: the stream is always finished).
     """
     scope = trio.CancelScope()
-    inbox = writer.session.inbox
+    inbox = stream.session.inbox
 
     def on_close(reason: str) -> None:
         scope.deadline = min(scope.deadline, trio.current_time() + STALL_GRACE_S)
@@ -60,82 +69,109 @@ async def stream_to_socket(
         on_close(inbox.closed_reason)
     try:
         with scope:
-            prelude = writer.start(resume, snapshot)
-            await send_all(sock, head + prelude)
-            inbox.direct = partial(_direct_write, sock, writer)
+            first = stream.next_chunk()
+            await send_all(sock, head + (first or b""))
+            if first is not None:
+                stream.wrote()
+            inbox.direct = partial(_direct_write, sock, stream)
+            read_done = trio.Event()
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(_until_peer_closes, sock, nursery.cancel_scope)
+                nursery.start_soon(
+                    _read, reader or until_peer_closes, sock, stream, nursery, read_done
+                )
                 # Caught here, inside the nursery: escaping it, the error would arrive as an
                 # ExceptionGroup that no `except OSError` matches, and a client vanishing
                 # mid-write would take the server down.
                 with contextlib.suppress(OSError):
-                    await _write_loop(sock, writer)
+                    await _write_loop(sock, stream)
+                if linger_s > 0 and stream.done:
+                    with trio.move_on_after(linger_s):
+                        await read_done.wait()
                 nursery.cancel_scope.cancel()
     finally:
-        writer.finish()
+        stream.finish()
 
 
-async def _write_loop(sock: socket.socket, writer: SSEWriter) -> None:
+async def _read(
+    reader: Reader,
+    sock: socket.socket,
+    stream: Stream,
+    nursery: trio.Nursery,
+    done: trio.Event,
+) -> None:
+    with contextlib.suppress(OSError):
+        await reader(sock, stream)
+    done.set()
+    if stream.session.inbox.closed_reason is None:
+        nursery.cancel_scope.cancel()  # the peer went away: nothing is left to say
+
+
+async def _write_loop(sock: socket.socket, stream: Stream) -> None:
     """The connection task's own writing: leftovers, then whatever the flusher hands over."""
-    inbox = writer.session.inbox
+    inbox = stream.session.inbox
     while True:
-        if writer.out:
-            out, writer.out = writer.out, b""
+        if stream.out:
+            out, stream.out = stream.out, b""
             await send_all(sock, out)
-            writer.wrote()
-        if writer.done:
+            stream.wrote()
+        if stream.done:
             return
-        await inbox.wait()
-        if writer.out:
-            continue
-        chunk = writer.next_chunk()
+        chunk = stream.next_chunk()
         if chunk is not None:
             await send_all(sock, chunk)
-            writer.wrote()
+            stream.wrote()
+        elif not stream.out:
+            await inbox.wait()
 
 
-def _direct_write(sock: socket.socket, writer: SSEWriter) -> bool:
+def _direct_write(sock: socket.socket, stream: Stream) -> bool:
     """Called by the flusher while the task is parked; False hands over to the task."""
-    if writer.out or writer.done:
+    if stream.out or stream.done:
         return False
-    chunk = writer.next_chunk()
+    chunk = stream.next_chunk()
     if chunk is None:
         return True
-    if not _send_now(sock, writer, chunk) or writer.done:
+    if not _send_now(sock, stream, chunk) or stream.done:
         return False
-    if not writer.session.inbox.pending_events:
+    session = stream.session
+    if session.topics and not session.inbox.pending_events and not stream.queued:
         # Caught up: from the next burst on, share the group's chunk (clients/stream_group.py).
-        writer.registry.groups.try_join(
-            writer.hub,
-            writer.session.topics,
-            writer.session.inbox,
-            partial(_shared_write, sock, writer),
+        stream.registry.groups.try_join(
+            stream.hub,
+            session.topics,
+            stream.framing,
+            session.inbox,
+            partial(_shared_write, sock, stream),
         )
     return True
 
 
 def _shared_write(
-    sock: socket.socket, writer: SSEWriter, chunk: bytes, events: int, oldest: float, last: int
+    sock: socket.socket, stream: Stream, chunk: bytes, events: int, oldest: float, last: int
 ) -> bool:
     """The group's visit (task parked, nothing left over): its burst, to this socket."""
-    return _send_now(sock, writer, writer.shared_chunk(chunk, events, oldest, last))
+    data = stream.shared_chunk(chunk, events, oldest, last)
+    if data is None:  # something of its own to write first: the task takes the burst
+        stream.out = chunk
+        return False
+    return _send_now(sock, stream, data)
 
 
-def _send_now(sock: socket.socket, writer: SSEWriter, data: bytes) -> bool:
+def _send_now(sock: socket.socket, stream: Stream, data: bytes) -> bool:
     """One non-blocking ``send`` of a whole chunk. True: written (and counted). False: what
-    is left is in ``writer.out`` for the task, which waits for the socket (or meets the error
+    is left is in ``stream.out`` for the task, which waits for the socket (or meets the error
     and ends the stream)."""
     try:
         sent = sock.send(data)
     except BlockingIOError:
         sent = 0
     except OSError:
-        writer.out = data
+        stream.out = data
         return False
     if sent < len(data):
-        writer.out = data[sent:]
+        stream.out = data[sent:]
         return False
-    writer.wrote()
+    stream.wrote()
     return True
 
 
@@ -150,16 +186,13 @@ async def send_all(sock: socket.socket, data: bytes) -> None:
         view = view[sent:]
 
 
-async def _until_peer_closes(sock: socket.socket, scope: trio.CancelScope) -> None:
-    try:
-        while True:
-            await trio.lowlevel.wait_readable(sock)
-            try:
-                if not sock.recv(4096):
-                    break  # EOF: the client closed its side
-            except BlockingIOError:
-                continue  # spurious readiness
-            # A stream client has nothing to say; whatever it sends is discarded.
-    except OSError:
-        pass
-    scope.cancel()
+async def until_peer_closes(sock: socket.socket, stream: Stream) -> None:
+    """The SSE reader: a stream client has nothing to say; returns at EOF."""
+    while True:
+        await trio.lowlevel.wait_readable(sock)
+        try:
+            if not sock.recv(4096):
+                return  # EOF: the client closed its side
+        except BlockingIOError:
+            continue  # spurious readiness
+        # Whatever it sends is discarded.

@@ -24,21 +24,20 @@ Membership is an optimisation that never changes what a client receives:
   flusher itself cannot run; if it overflows, every member is cut off as ``slow`` as it would
   have been on its own.
 
-Only transports that can write without awaiting join (the raw-socket SSE path); the ASGI
-fallback and WebSockets stay individual.
+Only transports that can write without awaiting join (the raw-socket SSE and WebSocket
+paths); the ASGI fallback stays individual. Groups are per framing: an SSE group's chunk and a
+WebSocket group's chunk carry the same events in their own envelopes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
+from spotlight.clients.flusher import FlushScheduler
 from spotlight.clients.inbox import ClientInbox
 from spotlight.hub.event import Event
-
-if TYPE_CHECKING:
-    from spotlight.clients.flusher import Flusher
-    from spotlight.hub.hub import Hub
+from spotlight.hub.hub import Hub
+from spotlight.protocol.framing import Framing
 
 __all__ = ["SharedWrite", "StreamGroup", "StreamGroups"]
 
@@ -77,13 +76,15 @@ class StreamGroup:
         groups: StreamGroups,
         hub: Hub,
         topics: tuple[str, ...],
-        flusher: Flusher,
+        framing: Framing,
+        flusher: FlushScheduler,
         max_bytes: int,
         max_age_s: float,
     ) -> None:
         self.groups = groups
         self.hub = hub
         self.topics = topics
+        self.framing = framing
         self.queue = _GroupQueue(self, max_bytes, max_age_s)
         self.queue.attach(flusher)
         # Insertion-ordered, O(1) removal; the value is the member's write of a burst.
@@ -128,7 +129,8 @@ class StreamGroup:
             return
         self._heartbeats = False
         if n:
-            chunk = b"".join([e.sse for e in events])
+            event_bytes = self.framing.event
+            chunk = b"".join([event_bytes(e) for e in events])
             oldest, last = events[0].published, events[-1].seq
         else:
             chunk, oldest, last = b"", 0.0, 0
@@ -166,15 +168,20 @@ class StreamGroups:
 
     def __init__(self) -> None:
         # Keyed by the set of topics: the order a client named them in changes nothing.
-        self._groups: dict[tuple[Hub, frozenset[str]], StreamGroup] = {}
-        self.flusher: Flusher | None = None
+        self._groups: dict[tuple[Hub, frozenset[str], Framing], StreamGroup] = {}
+        self.flusher: FlushScheduler | None = None
         self.joins = 0
         self.leaves = 0
 
     def try_join(
-        self, hub: Hub, topics: tuple[str, ...], inbox: ClientInbox, write: SharedWrite
+        self,
+        hub: Hub,
+        topics: tuple[str, ...],
+        framing: Framing,
+        inbox: ClientInbox,
+        write: SharedWrite,
     ) -> bool:
-        """Join the group of ``topics`` on ``hub`` if ``inbox`` is in step with it.
+        """Join the group of ``topics`` on ``hub`` in ``framing`` if ``inbox`` is in step.
 
         The caller guarantees that everything given to the client so far is written and its
         writer task is parked.
@@ -188,7 +195,7 @@ class StreamGroups:
             or inbox.closed_reason is not None
         ):
             return False
-        key = (hub, frozenset(topics))
+        key = (hub, frozenset(topics), framing)
         group = self._groups.get(key)
         if group is not None and group.queue.pending_events:
             # The group's burst is not written yet (the flusher visits it later in this same
@@ -197,13 +204,13 @@ class StreamGroups:
             group = self._groups.get(key)  # gone if its last member left meanwhile
         if group is None:
             group = self._groups[key] = StreamGroup(
-                self, hub, topics, flusher, inbox.max_bytes, inbox.max_age_s
+                self, hub, topics, framing, flusher, inbox.max_bytes, inbox.max_age_s
             )
         group.join(inbox, write)
         return True
 
     def forget(self, group: StreamGroup) -> None:
-        key = (group.hub, frozenset(group.topics))
+        key = (group.hub, frozenset(group.topics), group.framing)
         if self._groups.get(key) is group:
             del self._groups[key]
 

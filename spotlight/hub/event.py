@@ -1,18 +1,36 @@
 """The published event: sequenced once, encoded once, shared by every subscriber.
 
 An ``Event`` is immutable and carries its wire bytes for each transport, built at publish
-time. Fan-out hands the same object to every inbox, so delivering an event to 1,000 clients
-costs 1,000 pointer appends, not 1,000 encodings (centrifuge's broadcastPublication does the
-same for the same reason).
+time: the complete SSE frame and the complete WebSocket frame (header included: server
+frames are never masked, and permessage-deflate is declined, so the same bytes are right for
+every client). Fan-out hands the same object to every inbox, so delivering an event to 1,000
+clients costs 1,000 pointer appends, not 1,000 encodings (centrifuge's broadcastPublication
+does the same for the same reason).
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 import orjson
 
-__all__ = ["Event", "encode_event", "format_event_id"]
+__all__ = ["Event", "encode_event", "format_event_id", "ws_frame"]
+
+# RFC 6455 section 5.2: FIN + opcode in the first byte; text is 0x1, binary 0x2.
+WS_TEXT = 0x1
+WS_BINARY = 0x2
+
+
+def ws_frame(payload: bytes, opcode: int = WS_TEXT) -> bytes:
+    """One final, unmasked WebSocket frame (server to client) carrying ``payload``."""
+    n = len(payload)
+    first = 0x80 | opcode
+    if n < 126:
+        return bytes((first, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", first, 126, n) + payload
+    return struct.pack("!BBQ", first, 127, n) + payload
 
 
 def format_event_id(epoch: str, seq: int) -> str:
@@ -31,7 +49,7 @@ class Event:
     published: float  # hub clock (trio.current_time) at publish, for age bounds and latency
     data: bytes  # the JSON payload
     sse: bytes  # complete SSE frame, terminated by a blank line
-    ws: bytes  # complete WebSocket text message (UTF-8 JSON)
+    ws: bytes  # complete WebSocket text frame (header + UTF-8 JSON message)
     size: int  # bytes this event costs a client queue (its SSE frame, the larger framing)
 
 
@@ -48,7 +66,7 @@ def encode_event(
     eid = format_event_id(epoch, seq).encode()
     t = type.encode()
     sse = b"id: " + eid + b"\nevent: " + t + b"\ndata: " + data + b"\n\n"
-    ws = (
+    ws = ws_frame(
         b'{"type":"'
         + t
         + b'","seq":'

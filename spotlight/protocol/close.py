@@ -1,10 +1,14 @@
-"""The one table of reasons a server ends a stream, for SSE and WebSocket alike.
+"""The one table of reasons a stream ends, for SSE and WebSocket alike.
 
 Each reason says whether the client should reconnect. WebSocket codes follow RFC 6455:
-1001 "going away" and 1012 "service restart" are standard; 4000-4999 are ours. Codes in
-4000-4099 mean "reconnect (with backoff)"; 4400-4499 mean "do not retry until something
-changes" (credentials, a bad request). SSE has no close code: the server sends an event
-named by ``sse_event`` with ``{"reason", "reconnect", "retryMs"}`` and ends the response.
+1000 normal, 1002 protocol error, 1007 invalid data, 1009 message too big and 1012 "service
+restart" are standard; 4000-4999 are ours. Codes in 4000-4099 mean "reconnect (with
+backoff)"; 4400-4499 mean "do not retry until something changes" (credentials, a bad
+request). SSE has no close code: the server sends an event named by ``sse_event`` with
+``{"reason", "reconnect", "retryMs", "dropped", "detail"}`` and ends the response.
+
+``announce``: whether that closing message is sent. The peer's own close and the WebSocket
+protocol violations are not announced: the close frame (with its code and reason) says it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ class CloseReason:
     reconnect: bool
     sse_event: str
     description: str
+    announce: bool = True
 
 
 CLOSE_REASONS: dict[str, CloseReason] = {
@@ -56,7 +61,41 @@ CLOSE_REASONS: dict[str, CloseReason] = {
         ),
         CloseReason("auth", 4401, False, "error", "authentication missing, invalid or expired"),
         CloseReason("forbidden-origin", 4403, False, "error", "Origin is not allowed"),
+        CloseReason(
+            "idle",
+            4010,
+            True,
+            "idle",
+            "the peer sent nothing (not even a pong) for too long; reconnect if still there",
+        ),
         CloseReason("bad-request", 4400, False, "error", "malformed or oversized message"),
+        CloseReason(
+            "client-closed", 1000, False, "end", "the client closed the stream", announce=False
+        ),
+        CloseReason(
+            "protocol-error",
+            1002,
+            False,
+            "error",
+            "the client broke the WebSocket protocol (e.g. an unmasked frame)",
+            announce=False,
+        ),
+        CloseReason(
+            "invalid-data",
+            1007,
+            False,
+            "error",
+            "a text message that is not valid UTF-8",
+            announce=False,
+        ),
+        CloseReason(
+            "message-too-big",
+            1009,
+            False,
+            "error",
+            "a message larger than the endpoint's limit",
+            announce=False,
+        ),
     )
 }
 

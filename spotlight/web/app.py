@@ -1,14 +1,17 @@
-"""The ASGI application: the access gate, then the SSE fallback or Quart-Trio.
+"""The ASGI application: the access gate, then the SSE fallback, a WebSocket take-over, or
+Quart-Trio.
 
 The service (root actor) is started by ``server.serve`` in its own nursery, not from Quart's
 ``before_serving``: see server.py for why. Every request that hypercorn serves passes
-``Access.check`` here first (auth/access.py); SSE streams served on the socket pass the same
-check in web/sse_socket.py.
+``Access.check`` here first (auth/access.py); streams served on the socket pass the same
+check in web/sse_socket.py and web/ws_socket.py. A WebSocket upgrade to a raw endpoint
+(``WS_ENDPOINTS``) that arrives on a keep-alive connection is handed back to the server's
+router (``take_over``), which serves it on the raw path like one on a fresh connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any, cast
 from urllib.parse import parse_qsl
 
@@ -18,6 +21,7 @@ from quart_trio import QuartTrio
 
 from spotlight.auth.access import RequestView
 from spotlight.protocol.close import close_reason
+from spotlight.protocol.http_head import RequestHead
 from spotlight.service import SpotlightService
 from spotlight.web.auth_api import install_auth_routes
 from spotlight.web.client_assets import install_client_asset_routes
@@ -26,12 +30,20 @@ from spotlight.web.history_api import install_history_routes
 from spotlight.web.ops import install_ops_routes
 from spotlight.web.replay_api import install_replay_routes
 from spotlight.web.sse_endpoint import handle_sse
-from spotlight.web.sse_request import SSE_PATH
-from spotlight.web.ws_prices import install_ws_routes
+from spotlight.web.stream_request import SSE_PATH
+from spotlight.web.ws_prices import PRICES
+from spotlight.web.ws_socket import WSEndpoint
 
-__all__ = ["SpotlightApp", "create_app", "request_view"]
+__all__ = ["WS_ENDPOINTS", "SpotlightApp", "TakeOver", "create_app", "request_view"]
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+# Every WebSocket endpoint, by path: all of them run on the raw-socket path.
+WS_ENDPOINTS: Mapping[str, WSEndpoint] = {e.path: e for e in (PRICES,)}
+
+# The router's take-over of a keep-alive connection for a WebSocket upgrade:
+# (peer address, request head, path) -> served (True), or not the router's to take (False).
+TakeOver = Callable[[tuple[str, int], RequestHead, str], Awaitable[bool]]
 
 
 def create_app(service: SpotlightService) -> QuartTrio:
@@ -46,7 +58,6 @@ def create_app(service: SpotlightService) -> QuartTrio:
     install_history_routes(app, service)
     install_auth_routes(app, service)
     install_client_asset_routes(app)
-    install_ws_routes(app, service)
     install_replay_routes(app, service)
     return app
 
@@ -68,10 +79,12 @@ def request_view(scope: MutableMapping[str, Any]) -> RequestView:
 
 
 class SpotlightApp:
-    """The ASGI entry point."""
+    """The ASGI entry point. ``take_over`` is the router's (server.py); without one (the app
+    served by something else) WebSocket upgrades are refused with 1011."""
 
-    def __init__(self, service: SpotlightService) -> None:
+    def __init__(self, service: SpotlightService, take_over: TakeOver | None = None) -> None:
         self.service = service
+        self.take_over = take_over
         self.quart = create_app(service)
 
     async def __call__(
@@ -82,6 +95,9 @@ class SpotlightApp:
             return
         raw_scope = cast(MutableMapping[str, Any], scope)
         raw_send = cast(Send, send)
+        if scope["path"] in WS_ENDPOINTS:
+            await self._websocket(raw_scope, raw_send)
+            return
         view = request_view(raw_scope)
         access = self.service.access
         cors = access.cors_headers(view.headers.get("origin"))
@@ -117,6 +133,30 @@ class SpotlightApp:
             await handle_sse(self.service, raw_scope, cast(Any, receive), cast(Any, send))
         else:
             await self.quart(scope, receive, send)
+
+    async def _websocket(self, scope: MutableMapping[str, Any], send: Send) -> None:
+        """A raw WebSocket endpoint's path on a hypercorn connection: an upgrade is taken
+        over (access, handshake and all are checked there); plain HTTP is told to upgrade."""
+        if scope["type"] != "websocket":
+            body = orjson.dumps(
+                {
+                    "error": "upgrade_required",
+                    "detail": f"{scope['path']} is a WebSocket endpoint: open it with a "
+                    "WebSocket client (Upgrade: websocket)",
+                }
+            )
+            await _respond(send, 426, body, [("content-type", "application/json")])
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        head = RequestHead(
+            "GET", scope["path"], scope["query_string"].decode("latin-1"), "HTTP/1.1", headers
+        )
+        client = scope.get("client")
+        taken = False
+        if self.take_over is not None and client is not None:
+            taken = await self.take_over((str(client[0]), int(client[1])), head, scope["path"])
+        if not taken:
+            await send({"type": "websocket.close", "code": 1011, "reason": "not available"})
 
 
 _PREFLIGHT = [

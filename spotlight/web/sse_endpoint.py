@@ -4,7 +4,7 @@ Most streams never come here: EventSource opens a connection of its own and the 
 connection router (``server.py``) serves it on the socket directly (``web/sse_socket.py``).
 A stream request that arrives on a keep-alive connection hypercorn already serves (a reused
 browser connection, a proxy's pooled upstream) is answered here, in front of Quart, with the
-same validation and writer (``web/sse_request.py``).
+same validation and stream state (``web/stream_request.py``, ``clients/stream.py``).
 
 Disconnects: hypercorn reports a closed connection as ``http.disconnect`` on ``receive`` and
 does not cancel the handler, so one small task watches ``receive`` and cancels the writer.
@@ -19,9 +19,10 @@ from typing import Any
 import orjson
 import trio
 
+from spotlight.clients.stream import stream_chunks
 from spotlight.service import SpotlightService
 from spotlight.web.errors import ApiError
-from spotlight.web.sse_request import open_sse_body, parse_sse_request, refresh_prices
+from spotlight.web.stream_request import open_sse_stream, parse_sse_request, refresh_prices
 
 __all__ = ["handle_sse"]
 
@@ -49,16 +50,19 @@ async def handle_sse(service: SpotlightService, scope: Scope, receive: Receive, 
         await _json(send, exc.status, {"error": exc.error, "detail": exc.detail})
         return
     remote = (scope.get("client") or ("?",))[0]
-    await refresh_prices(service, req)
-    body = open_sse_body(service, req, remote)
-    await send({"type": "http.response.start", "status": 200, "headers": _STREAM_HEADERS})
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
-        async with aclosing(body):
-            async for chunk in body:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
-        nursery.cancel_scope.cancel()
+    await refresh_prices(req.feed, req.symbols)
+    stream = open_sse_stream(service, req, remote)
+    try:
+        await send({"type": "http.response.start", "status": 200, "headers": _STREAM_HEADERS})
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_cancel_on_disconnect, receive, nursery.cancel_scope)
+            async with aclosing(stream_chunks(stream)) as body:
+                async for chunk in body:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            nursery.cancel_scope.cancel()
+    finally:
+        stream.finish()  # idempotent: also when the body never started
 
 
 async def _cancel_on_disconnect(receive: Receive, scope: trio.CancelScope) -> None:

@@ -3,9 +3,9 @@ its own connection.
 
 The request head was parsed by the server (``protocol/http_head.py``); here the connection's
 socket is detached from Trio's wrappers, access and parameters are checked (errors are sent
-as plain HTTP/1.1 JSON responses), and the stream itself is written by
-``clients/socket_stream.py``. The response is HTTP/1.1 with ``connection: close`` and no
-chunked framing: the stream is the rest of the connection.
+as plain HTTP/1.1 JSON responses), and the stream itself (``clients/stream.py``, SSE
+framing) is written by ``clients/socket_stream.py``. The response is HTTP/1.1 with
+``connection: close`` and no chunked framing: the stream is the rest of the connection.
 """
 
 from __future__ import annotations
@@ -22,14 +22,9 @@ from spotlight.clients.socket_stream import send_all, stream_to_socket
 from spotlight.protocol.http_head import RequestHead
 from spotlight.service import SpotlightService
 from spotlight.web.errors import ApiError
-from spotlight.web.sse_request import (
-    new_sse_writer,
-    parse_sse_request,
-    refresh_prices,
-    snapshot_for,
-)
+from spotlight.web.stream_request import open_sse_stream, parse_sse_request, refresh_prices
 
-__all__ = ["serve_sse_socket"]
+__all__ = ["error_response", "peer_address", "serve_sse_socket"]
 
 _RESPONSE_HEAD = (
     b"HTTP/1.1 200 OK\r\n"
@@ -55,7 +50,7 @@ async def serve_sse_socket(
     # (a heartbeat right after a burst) waits for the peer's delayed ACK, up to 40 ms.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
-        peer = _peer(sock)
+        peer = peer_address(sock)
         view = RequestView(
             method=head.method,
             path=head.path,
@@ -70,13 +65,11 @@ async def serve_sse_socket(
                 raise ApiError(denial.status, denial.error, denial.detail)
             req = parse_sse_request(service, head.method, head.query, head.header("last-event-id"))
         except ApiError as exc:
-            await send_all(sock, _error_response(exc, cors))
+            await send_all(sock, error_response(exc, cors))
             return
-        await refresh_prices(service, req)
-        writer = new_sse_writer(service, req, peer)
-        await stream_to_socket(
-            sock, writer, _response_head(cors), req.resume, snapshot_for(service, req)
-        )
+        await refresh_prices(req.feed, req.symbols)
+        sse = open_sse_stream(service, req, peer)
+        await stream_to_socket(sock, sse, _response_head(cors))
     except OSError:
         pass  # the peer went away mid-write: cleanup has run, nothing to report
     finally:
@@ -84,14 +77,15 @@ async def serve_sse_socket(
         sock.close()
 
 
-def _peer(sock: socket.socket) -> str:
+def peer_address(sock: socket.socket) -> str:
     try:
         return str(sock.getpeername()[0])
     except OSError:
         return "?"
 
 
-def _error_response(exc: ApiError, cors: list[tuple[str, str]]) -> bytes:
+def error_response(exc: ApiError, cors: list[tuple[str, str]]) -> bytes:
+    """A complete HTTP/1.1 JSON error response that closes the connection."""
     body = orjson.dumps({"error": exc.error, "detail": exc.detail})
     reason = HTTPStatus(exc.status).phrase
     extra = "".join(f"{k}: {v}\r\n" for k, v in cors)

@@ -23,9 +23,10 @@ from spotlight.clients.flusher import Flusher
 from spotlight.clients.inbox import ClientInbox
 from spotlight.clients.session import ClientRegistry, ClientSession
 from spotlight.clients.socket_stream import stream_to_socket
-from spotlight.clients.sse_writer import SSEWriter
+from spotlight.clients.stream import Stream
 from spotlight.hub import Epoch, History, Hub
 from spotlight.metrics import Metrics
+from spotlight.protocol.framing import SSE
 from spotlight.protocol.resume import EventId, parse_event_id
 from spotlight.runtime.tree import ActorNode
 
@@ -89,12 +90,13 @@ class Rig:
             s.setblocking(False)
         if sndbuf is not None:
             server.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
-        session = self.registry.open("sse", "test", topics, ClientInbox(max_bytes, 1e9))
-        writer = SSEWriter(self.hub, session, self.registry, self.metrics, retry_ms=1000)
+        session = self.registry.open("sse", "test", (), ClientInbox(max_bytes, 1e9))
+        stream = Stream(self.hub, session, self.registry, self.metrics, SSE, retry_ms=1000)
 
         async def serve() -> None:
             try:
-                await stream_to_socket(server, writer, b"", resume, lambda: {"snap": True})
+                stream.subscribe(topics, resume, lambda: {"snap": True})
+                await stream_to_socket(server, stream, b"")
             except OSError:
                 pass
             finally:

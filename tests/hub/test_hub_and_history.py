@@ -36,7 +36,13 @@ def test_one_sequence_across_topics_and_encode_once() -> None:
     assert [e.seq for e in a.events] == [1, 3] and [e.seq for e in b.events] == [1, 2, 3]
     assert a.events[0] is b.events[0]  # the very same object (and bytes) for every subscriber
     assert e1.sse == b'id: abc123:1\nevent: tick\ndata: {"p":1}\n\n'
-    assert orjson.loads(e1.ws) == {"type": "tick", "seq": 1, "id": "abc123:1", "payload": {"p": 1}}
+    assert e1.ws[:2] == bytes((0x81, len(e1.ws) - 2))  # one final, unmasked text frame
+    assert orjson.loads(e1.ws[2:]) == {
+        "type": "tick",
+        "seq": 1,
+        "id": "abc123:1",
+        "payload": {"p": 1},
+    }
 
 
 async def test_publish_never_checkpoints() -> None:

@@ -14,10 +14,12 @@ from typing import Any
 
 import httpx
 import hypercorn.trio
+import orjson
 import pytest
 import trio
 from hypercorn.config import Config
 from support import Frame, http, running_server, sse, wait_for
+from trio_websocket import open_websocket_url
 
 from spotlight.domain.nytime import NY
 from spotlight.testing.fake_massive import FakeMassive, create_fake_massive
@@ -203,6 +205,35 @@ async def test_concurrent_subscribers_share_one_upstream_fetch() -> None:
         assert source.refreshes == 1
         for snap in snapshots:
             assert snap.json()["symbols"]["SPY"]["trade"]["p"] > 0
+
+
+async def test_websocket_subscribers_refresh_stale_prices_like_sse_ones() -> None:
+    """The same snapshot path on /ws/prices: five subscribes on a stale symbol cause one
+    upstream fetch, and every snapshot carries the fresh trade, not the 30 s old one."""
+    async with live_server(massive_prices_s=30.0) as (srv, fake):
+        source = srv.service.source
+        await wait_for(lambda: source.is_fresh("SPY"))
+        await wait_for(lambda: not source.is_fresh("SPY"))
+        before = fake.counts["last_trade"]
+        url = srv.url.replace("http://", "ws://") + "/ws/prices"
+        trades: list[dict[str, Any]] = []
+
+        async def subscribe() -> None:
+            async with open_websocket_url(url) as ws:
+                await ws.send_message('{"type": "subscribe", "symbols": ["SPY"]}')
+                while True:
+                    m = orjson.loads(await ws.get_message())
+                    if m["type"] == "snapshot":
+                        trades.append(m["payload"]["symbols"]["SPY"]["trade"])
+                        return
+
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                for _ in range(5):
+                    nursery.start_soon(subscribe)
+        assert fake.counts["last_trade"] - before == 1 and source.refreshes == 1
+        # All five got the one trade fetched for them, ingested before their snapshots.
+        assert len(trades) == 5 and all(t == trades[0] for t in trades) and trades[0]["p"] > 0
 
 
 @pytest.mark.parametrize(

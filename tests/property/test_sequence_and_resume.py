@@ -1,4 +1,4 @@
-"""Property tests through the real SSE writer (``sse_stream``) and hub.
+"""Property tests through the real stream state (``Stream``, both framings) and hub.
 
 (a) On every connection, market-event seqs strictly increase and ids never go backwards,
     whatever the publish pattern, topics, conflation and queue bounds.
@@ -18,9 +18,10 @@ from support import Frame, parse_frames
 
 from spotlight.clients.inbox import ClientInbox
 from spotlight.clients.session import ClientRegistry, ClientSession
-from spotlight.clients.sse_writer import sse_stream
+from spotlight.clients.stream import Stream, stream_chunks
 from spotlight.hub import Epoch, History, Hub
 from spotlight.metrics import Metrics
+from spotlight.protocol.framing import SSE
 from spotlight.protocol.resume import EventId, parse_event_id
 from spotlight.runtime.tree import ActorNode
 
@@ -41,21 +42,12 @@ class Env:
         max_bytes: int = 1 << 20,
         sessions: list[ClientSession] | None = None,
     ) -> Any:
-        def open_session() -> ClientSession:
-            s = self.registry.open("sse", "p", topics, ClientInbox(max_bytes, 1e9))
-            if sessions is not None:
-                sessions.append(s)
-            return s
-
-        return sse_stream(
-            hub=self.hub,
-            open_session=open_session,
-            registry=self.registry,
-            metrics=self.metrics,
-            resume_from=resume,
-            snapshot=lambda: {},
-            retry_ms=0,
-        )
+        s = self.registry.open("sse", "p", (), ClientInbox(max_bytes, 1e9))
+        if sessions is not None:
+            sessions.append(s)
+        stream = Stream(self.hub, s, self.registry, self.metrics, SSE, retry_ms=0)
+        stream.subscribe(topics, resume, lambda: {})
+        return stream_chunks(stream)
 
     def publish(self, topic_i: int, conflate: bool) -> None:
         topic = TOPICS[topic_i]

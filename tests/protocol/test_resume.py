@@ -51,6 +51,12 @@ def test_close_table_is_consistent() -> None:
     codes = [r.ws_code for r in CLOSE_REASONS.values()]
     assert len(codes) == len(set(codes))
     for r in CLOSE_REASONS.values():
-        assert (4400 <= r.ws_code < 4500) == (not r.reconnect)
+        if 4000 <= r.ws_code < 4100:  # ours: reconnect with backoff
+            assert r.reconnect, r
+        elif 4400 <= r.ws_code < 4500:  # ours: do not retry until something changes
+            assert not r.reconnect, r
+        else:  # RFC 6455's own: only "service restart" (and "going away") invite a retry
+            assert r.ws_code < 4000 and r.reconnect == (r.ws_code in (1001, 1012)), r
+        assert r.announce or r.ws_code < 4000, r  # our own codes always say why
     with pytest.raises(ValueError, match="unknown close reason"):
         close_reason("nope")

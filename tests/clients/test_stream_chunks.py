@@ -1,4 +1,5 @@
-"""The SSE writer driven directly (no HTTP): prelude, batching, heartbeat, slow, shutdown."""
+"""An SSE stream driven through ``stream_chunks`` (the ASGI fallback's writer, no HTTP):
+prelude, batching, heartbeat, slow, shutdown."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from support import Frame, parse_frames
 
 from spotlight.clients.inbox import ClientInbox
 from spotlight.clients.session import ClientRegistry
-from spotlight.clients.sse_writer import sse_stream
+from spotlight.clients.stream import Stream, stream_chunks
 from spotlight.hub import Epoch, History, Hub
 from spotlight.metrics import Metrics
+from spotlight.protocol.framing import SSE
 from spotlight.protocol.resume import EventId
 from spotlight.runtime.tree import ActorNode
 
@@ -31,18 +33,10 @@ class Rig:
         *,
         max_bytes: int = 1 << 20,
     ) -> AsyncGenerator[bytes, None]:
-        gen = sse_stream(
-            hub=self.hub,
-            open_session=lambda: self.registry.open(
-                "sse", "test", topics, ClientInbox(max_bytes, 1e9)
-            ),
-            registry=self.registry,
-            metrics=self.metrics,
-            resume_from=resume,
-            snapshot=lambda: {"snap": self.hub.last_seq},
-            retry_ms=1500,
-        )
-        return gen
+        session = self.registry.open("sse", "test", (), ClientInbox(max_bytes, 1e9))
+        stream = Stream(self.hub, session, self.registry, self.metrics, SSE, retry_ms=1500)
+        stream.subscribe(topics, resume, lambda: {"snap": self.hub.last_seq})
+        return stream_chunks(stream)
 
 
 async def frames(gen: Any) -> list[Frame]:
@@ -65,9 +59,10 @@ async def test_fresh_client_prelude_then_one_write_per_batch() -> None:
     assert [f.seq for f in batch] == [2, 4, 6, 8, 10]
     rig.hub.publish("tick", "t", 99)
     assert [f.seq for f in await frames(gen)] == [12]
-    # Counted once the write completed (when the writer resumed after its yield).
+    # Counted once the write completed (when the writer resumed after its yield): the
+    # prelude and the batch; the last chunk is not written yet.
     session = next(iter(rig.registry))
-    assert session.writes == 1 and session.delivered == 5
+    assert session.writes == 2 and session.delivered == 5
     await gen.aclose()
     assert len(rig.registry) == 0 and rig.hub.subscriber_count == 0
 

@@ -1,0 +1,121 @@
+"""A WebSocket stream's connection: its reading side and its keep-alive, on a raw socket.
+
+The writing side is the shared one (``clients/socket_stream.py``: the stream's chunks,
+direct and shared writes). Here:
+
+- ``read`` is the connection's reader task: socket bytes -> ``WSInbound`` (wsproto) ->
+  messages handed to the endpoint's ``on_message`` one at a time, in order (it may await,
+  e.g. to refresh stale prices before a subscribe), pings answered with pongs, the peer's
+  close answered with ours, protocol violations closed with their code (1002, 1007, 1009).
+- ``heartbeat`` runs when the stream's heartbeat is due (one ticker for all streams, not a
+  timer per connection): it sends a ping, and closes a peer that has sent nothing at all,
+  not even a pong, for ``idle_timeout_s``.
+
+Inbound rate: at most ``max_messages`` messages per ``window_s``; past that, messages are
+dropped and the endpoint is told (``on_flood``), once per window, so a client that floods
+cannot make the server work for it.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable
+
+import trio
+
+from spotlight.clients.stream import Stream
+from spotlight.clients.ws_inbound import (
+    Message,
+    PeerClosed,
+    PeerGone,
+    PingReceived,
+    Violation,
+    WSInbound,
+)
+from spotlight.protocol.ws_frames import ping_frame, pong_frame
+
+__all__ = ["RECV_BYTES", "WSConnection"]
+
+# One recv per readiness: commands are small; audio frames are a few KB.
+RECV_BYTES = 65536
+
+
+class WSConnection:
+    def __init__(
+        self,
+        stream: Stream,
+        inbound: WSInbound,
+        on_message: Callable[[str | bytes], Awaitable[None]],
+        *,
+        idle_timeout_s: float,
+        max_messages: int,
+        window_s: float,
+        on_flood: Callable[[int], None],
+        clock: Callable[[], float],
+    ) -> None:
+        self.stream = stream
+        self.inbound = inbound
+        self.on_message = on_message
+        self.idle_timeout_s = idle_timeout_s
+        self.max_messages = max_messages
+        self.window_s = window_s
+        self.on_flood = on_flood
+        self._clock = clock
+        self._window_start = clock()
+        self._in_window = 0
+        self.flooded = 0  # messages dropped for the rate limit
+        self.pings = 0
+        stream.on_heartbeat = self.heartbeat
+
+    def heartbeat(self) -> None:
+        """The stream's heartbeat is due: ping, or close a peer that went silent."""
+        if self._clock() - self.inbound.last_received > self.idle_timeout_s:
+            self.stream.close("idle")
+            return
+        self.pings += 1
+        self.stream.send_raw(ping_frame())
+
+    async def read(self, sock: socket.socket, stream: Stream) -> None:
+        for event in self.inbound.take_pending():
+            if not await self._handle(event):
+                return
+        while True:
+            await trio.lowlevel.wait_readable(sock)
+            try:
+                data = sock.recv(RECV_BYTES)
+            except BlockingIOError:
+                continue  # spurious readiness
+            for event in self.inbound.feed(data or None):
+                if not await self._handle(event):
+                    return
+
+    async def _handle(self, event: object) -> bool:
+        """Act on one inbound event; False once the connection is done reading."""
+        stream = self.stream
+        if isinstance(event, Message):
+            if self._admit():
+                await self.on_message(event.data)
+            return True
+        if isinstance(event, PingReceived):
+            stream.send_raw(pong_frame(event.payload))
+            return True
+        if isinstance(event, PeerClosed):
+            stream.close("client-closed")  # answered with our close frame, then the end
+            return False
+        if isinstance(event, Violation):
+            stream.close(event.reason)
+            return False
+        assert isinstance(event, PeerGone)
+        return False
+
+    def _admit(self) -> bool:
+        now = self._clock()
+        if now - self._window_start >= self.window_s:
+            self._window_start, self._in_window = now, 0
+        self._in_window += 1
+        if self._in_window <= self.max_messages:
+            return True
+        self.flooded += 1
+        if self._in_window == self.max_messages + 1:
+            self.on_flood(self.max_messages)
+        return False

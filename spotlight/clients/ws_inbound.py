@@ -1,0 +1,128 @@
+"""What a WebSocket client sends, as events (sans-I/O, over wsproto).
+
+wsproto parses the client's frames: masking (a server must refuse unmasked frames),
+opcodes, fragmentation, control-frame rules and incremental UTF-8 validation. This adds what
+an endpoint needs on top: whole messages assembled from fragments within a size limit
+(checked as fragments arrive, so an oversized message is refused before it is buffered),
+and the time the peer was last heard from (any frame, pongs included), for idle detection.
+
+``feed(data)`` takes bytes from the socket (``None`` at EOF) and returns what happened, in
+order: ``Message``, ``PingReceived``, ``PeerClosed``, ``PeerGone`` or ``Violation`` (the close
+reason from protocol/close.py). After ``PeerClosed``, ``PeerGone`` or ``Violation`` nothing
+more is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from wsproto.connection import Connection, ConnectionState, ConnectionType
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
+
+__all__ = ["Inbound", "Message", "PeerClosed", "PeerGone", "PingReceived", "Violation", "WSInbound"]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    data: str | bytes  # str for a text message, bytes for a binary one
+
+
+@dataclass(frozen=True, slots=True)
+class PingReceived:
+    payload: bytes  # answer with a pong carrying the same payload
+
+
+@dataclass(frozen=True, slots=True)
+class PeerClosed:
+    code: int  # 1005 when the close frame carried no code
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PeerGone:
+    """EOF without a close frame (the client crashed, or half-closed its side)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    reason: str  # "protocol-error", "invalid-data" or "message-too-big" (protocol/close.py)
+    detail: str
+
+
+Inbound = Message | PingReceived | PeerClosed | PeerGone | Violation
+
+_BY_CODE = {1007: "invalid-data", 1009: "message-too-big"}
+
+
+class WSInbound:
+    """One server-side connection's inbound half, after the opening handshake."""
+
+    def __init__(
+        self, max_message_bytes: int, clock: Callable[[], float], trailing: bytes = b""
+    ) -> None:
+        self.max_message_bytes = max_message_bytes
+        self._clock = clock
+        self._conn = Connection(ConnectionType.SERVER)
+        self._parts: list[str | bytes] = []
+        self._size = 0
+        self.last_received = clock()
+        self.messages = 0
+        self.finished = False
+        self._pending = self.feed(trailing) if trailing else []
+
+    def take_pending(self) -> list[Inbound]:
+        """Events from bytes that arrived with the handshake (normally none)."""
+        out, self._pending = self._pending, []
+        return out
+
+    def feed(self, data: bytes | None) -> list[Inbound]:
+        if self.finished:
+            return []
+        if data is None:
+            self.finished = True
+            return [PeerGone()]
+        self.last_received = self._clock()
+        self._conn.receive_data(data)
+        out: list[Inbound] = []
+        for event in self._conn.events():
+            if isinstance(event, TextMessage | BytesMessage):
+                piece: str | bytes = (
+                    event.data if isinstance(event.data, str) else bytes(event.data)
+                )
+                self._size += len(piece.encode()) if isinstance(piece, str) else len(piece)
+                if self._size > self.max_message_bytes:
+                    self.finished = True
+                    out.append(
+                        Violation(
+                            "message-too-big",
+                            f"a message is at most {self.max_message_bytes} bytes here",
+                        )
+                    )
+                    return out
+                self._parts.append(piece)
+                if event.message_finished:
+                    out.append(Message(_join(self._parts)))
+                    self.messages += 1
+                    self._parts, self._size = [], 0
+            elif isinstance(event, Ping):
+                out.append(PingReceived(bytes(event.payload)))
+            elif isinstance(event, Pong):
+                continue
+            elif isinstance(event, CloseConnection):
+                self.finished = True
+                if self._conn.state is ConnectionState.REMOTE_CLOSING:
+                    out.append(PeerClosed(int(event.code), event.reason or ""))
+                else:  # wsproto turned a frame it could not parse into a close event
+                    reason = _BY_CODE.get(int(event.code), "protocol-error")
+                    out.append(Violation(reason, event.reason or "malformed frame"))
+                return out
+        return out
+
+
+def _join(parts: list[str | bytes]) -> str | bytes:
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], str):
+        return "".join(p for p in parts if isinstance(p, str))
+    return b"".join(p for p in parts if isinstance(p, bytes))
