@@ -1,10 +1,13 @@
-"""Fan-out benchmark: one Spotlight server process, N SSE clients in separate processes.
+"""Fan-out benchmark: one Spotlight server process, N SSE or WebSocket clients in separate
+processes.
 
     .venv/bin/python bench/fanout.py --clients 1000 --trades-per-second 50 --duration 20
+    .venv/bin/python bench/fanout.py --transport ws --clients 1000 --trades-per-second 50
     .venv/bin/python bench/fanout.py --idle-rss --clients 1000
 
 Load mode: start the server (own process, own env, 127.0.0.1, a free port), wait for /health,
-connect the clients in waves from ``--client-procs`` processes (bench/sse_clients.py), warm up,
+connect the clients in waves from ``--client-procs`` processes (bench/sse_clients.c; with
+``--transport ws`` they open /ws/prices and send one subscribe message instead), warm up,
 then measure one window: delivered events/s and ticks/s counted by the clients, tick
 publish-to-receive latency (the simulator stamps each tick with its burst's publish time in
 integer ms, so resolution is ~1 ms), server and client CPU from /proc/<pid>/stat, and the
@@ -59,17 +62,36 @@ TYPES = [
     "reset",
     "slow",
     "shutdown",
+    "error",
     "other",
 ]
 PRIMER = 10  # idle-RSS mode: streams opened before the baseline reading
-TROUBLE = ("disconnects", "connect_failed", "bad_status", "slow", "shutdown", "reset")
+TROUBLE = (
+    "disconnects",
+    "connect_failed",
+    "bad_status",
+    "bad_handshake",
+    "bad_frame",
+    "send_failed",
+    "slow",
+    "shutdown",
+    "reset",
+    "error",
+)
 
 PY_SPY = Path(sys.executable).parent / "py-spy"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--clients", type=int, default=1000, help="SSE connections (default 1000)")
+    p.add_argument("--clients", type=int, default=1000, help="connections (default 1000)")
+    p.add_argument(
+        "--transport",
+        choices=("sse", "ws"),
+        default="sse",
+        help="sse: GET /realtime/sse (default); ws: /ws/prices, one subscribe message each\n"
+        "(needs the C clients)",
+    )
     p.add_argument(
         "--trades-per-second",
         type=float,
@@ -207,9 +229,10 @@ def run_load(a: argparse.Namespace, server: subprocess.Popen[bytes], url: str) -
         t: round(m_delta("spotlight_events_published_total", type=t) / win, 1)
         for t in ("tick", "quote", "bar:update", "bar:close")
     }
-    batch_n = m_delta("spotlight_client_write_batch_events_count", transport="sse")
+    tr = a.transport  # the server's write metrics by transport (none for ws before issue 13)
+    batch_n = m_delta("spotlight_client_write_batch_events_count", transport=tr)
     p2w = hist_quantiles(
-        m0, m1, "spotlight_publish_to_write_seconds", (0.5, 0.9, 0.99), transport="sse"
+        m0, m1, "spotlight_publish_to_write_seconds", (0.5, 0.9, 0.99), transport=tr
     )
     return {
         "clients": a.clients,
@@ -236,11 +259,11 @@ def run_load(a: argparse.Namespace, server: subprocess.Popen[bytes], url: str) -
         "server_metrics": {
             "published_per_s": published,
             "delivered_per_s": round(
-                m_delta("spotlight_events_delivered_total", transport="sse") / win
+                m_delta("spotlight_events_delivered_total", transport=tr) / win
             ),
             "writes_per_s": round(batch_n / win),
             "mean_batch_events": round(
-                m_delta("spotlight_client_write_batch_events_sum", transport="sse") / batch_n, 2
+                m_delta("spotlight_client_write_batch_events_sum", transport=tr) / batch_n, 2
             )
             if batch_n
             else None,
@@ -329,6 +352,8 @@ def run_idle(a: argparse.Namespace, server: subprocess.Popen[bytes], url: str) -
 
 def main(argv: list[str] | None = None) -> None:
     a = parse_args(argv)
+    if a.transport == "ws" and a.client_impl == "python":
+        sys.exit("--transport ws needs the C clients (bench/sse_clients.c): drop --client-impl")
     a.gc_probe = a.gc_probe or bool(a.gc_threshold)
     if a.py_spy and not PY_SPY.exists():
         sys.exit(f"--py-spy needs {PY_SPY}: install it with `.venv/bin/pip install -e '.[bench]'`")
@@ -343,6 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     result.update(
         name=a.name,
         mode="idle-rss" if a.idle_rss else "load",
+        transport=a.transport,
         trades_per_second=0.01 if a.idle_rss else a.trades_per_second,
         symbols=a.symbols,
         extra_symbols=a.extra_symbols,

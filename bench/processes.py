@@ -1,10 +1,12 @@
-"""Processes of the fan-out benchmark: the server under test and the SSE client processes.
+"""Processes of the fan-out benchmark: the server under test and the client processes.
 
 The server runs as ``python -m spotlight serve`` (or through bench/gc_probe.py) with its own
 environment (and a fresh data directory: it records as it would in production) on a free
-127.0.0.1 port; clients are bench/sse_clients.c (compiled here on first use; the default) or
-bench/sse_clients.py processes, driven over their stdin/stdout with the same line protocol.
-``pin`` puts the server (and its analytics worker) on CPU 0 and the clients on the others.
+127.0.0.1 port; clients are bench/sse_clients.c (compiled here on first use, with
+bench/ws_frames.c, and self-tested; the default; SSE or, with ``--ws``, WebSocket) or
+bench/sse_clients.py processes (SSE only), driven over their stdin/stdout with the same line
+protocol. ``pin`` puts the server (and its analytics worker) on CPU 0 and the clients on the
+others.
 """
 
 from __future__ import annotations
@@ -25,7 +27,20 @@ from typing import IO, Any
 
 from probes import get
 
-__all__ = ["mark", "pin", "read_reply", "start_clients", "start_server", "stop"]
+__all__ = [
+    "client_program",
+    "free_port",
+    "mark",
+    "pin",
+    "read_reply",
+    "start_client_procs",
+    "start_clients",
+    "start_server",
+    "stop",
+    "stop_clients",
+    "tree_pids",
+    "wait_healthy",
+]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -66,33 +81,47 @@ def start_server(a: argparse.Namespace, log: IO[bytes]) -> tuple[subprocess.Pope
     cmd = [PY, *launcher, "serve", "--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    wait_healthy(proc, url + "/health", log.name)
+    return proc, url
+
+
+def wait_healthy(proc: subprocess.Popen[bytes], health_url: str, log_name: str) -> None:
+    """Until ``health_url`` answers 200 (60 s at most); the server's exit stops the wait."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited with {proc.returncode}; log: {log.name}")
+            raise SystemExit(f"server exited with {proc.returncode}; log: {log_name}")
         try:
-            if get(url + "/health", timeout=1.0)[0] == 200:
-                return proc, url
+            if get(health_url, timeout=1.0)[0] == 200:
+                return
         except OSError:
             pass
         time.sleep(0.1)
     proc.kill()
-    raise SystemExit(f"server not healthy after 60 s; log: {log.name}")
+    raise SystemExit(f"server not healthy after 60 s; log: {log_name}")
+
+
+C_SOURCES = ("sse_clients.c", "ws_frames.c", "ws_frames.h")
 
 
 def client_program(impl: str) -> list[str]:
-    """The command that runs one client process: the C clients (built on first use) or the
-    Python ones."""
+    """The command that runs one client process: the C clients (built and self-tested on
+    first use and after any change to their sources) or the Python ones."""
     if impl == "python":
         return [PY, str(HERE / "sse_clients.py")]
-    source = HERE / "sse_clients.c"
     binary = HERE / ".build" / "sse_clients"
-    if not binary.exists() or binary.stat().st_mtime < source.stat().st_mtime:
+    newest = max((HERE / name).stat().st_mtime for name in C_SOURCES)
+    if not binary.exists() or binary.stat().st_mtime < newest:
         cc = shutil.which("cc") or shutil.which("gcc")
         if cc is None:
             raise SystemExit("no C compiler for bench/sse_clients.c; use --client-impl python")
         binary.parent.mkdir(exist_ok=True)
-        subprocess.run([cc, "-O2", "-Wall", "-o", str(binary), str(source)], check=True)
+        sources = [str(HERE / name) for name in C_SOURCES if name.endswith(".c")]
+        subprocess.run([cc, "-O2", "-Wall", "-o", str(binary), *sources], check=True)
+        test = subprocess.run([str(binary), "--self-test"], capture_output=True, text=True)
+        if test.returncode != 0:
+            binary.unlink()
+            raise SystemExit(f"bench/sse_clients.c failed its self-test:\n{test.stderr}")
     return [str(binary)]
 
 
@@ -102,7 +131,7 @@ def pin(server: subprocess.Popen[bytes], clients: list[subprocess.Popen[str]]) -
     if len(cpus) < 2:
         return {"pinned": False, "reason": "one CPU"}
     server_cpus, client_cpus = {cpus[0]}, set(cpus[1:])
-    pids = [server.pid, *_children(server.pid)]
+    pids = tree_pids(server.pid)
     for pid in pids:
         os.sched_setaffinity(pid, server_cpus)
         for tid in os.listdir(f"/proc/{pid}/task"):  # threads started before pinning
@@ -115,6 +144,11 @@ def pin(server: subprocess.Popen[bytes], clients: list[subprocess.Popen[str]]) -
         "clients": sorted(client_cpus),
         "serverPids": pids,
     }
+
+
+def tree_pids(pid: int) -> list[int]:
+    """A process and all its descendants (the server's analytics worker, say)."""
+    return [pid, *_children(pid)]
 
 
 def _children(pid: int) -> list[int]:
@@ -134,27 +168,30 @@ def _children(pid: int) -> list[int]:
 
 
 def start_clients(a: argparse.Namespace, url: str) -> list[subprocess.Popen[str]]:
-    port = url.rsplit(":", 1)[1]
-    path = f"/realtime/sse?symbols={a.symbols}&timeframe={a.timeframe}"
-    program = client_program(a.client_impl)
-    procs = []
-    for i in range(a.client_procs):
-        n = a.clients // a.client_procs + (1 if i < a.clients % a.client_procs else 0)
-        cmd = [
-            *program,
-            "--port",
-            port,
-            "--clients",
-            str(n),
-            "--path",
-            path,
-            "--wave",
-            str(max(1, a.wave // a.client_procs)),
-        ]
-        procs.append(
-            subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        )
-    return procs
+    port = int(url.rsplit(":", 1)[1])
+    transport = getattr(a, "transport", "sse")
+    if transport == "ws":
+        symbols = [s for s in a.symbols.split(",") if s]
+        subscribe = {"type": "subscribe", "symbols": symbols, "timeframe": a.timeframe}
+        extra = ["--ws", "--path", "/ws/prices", "--subscribe", json.dumps(subscribe)]
+    else:
+        extra = ["--path", f"/realtime/sse?symbols={a.symbols}&timeframe={a.timeframe}"]
+    return start_client_procs(
+        client_program(a.client_impl), port, a.clients, a.client_procs, a.wave, extra
+    )
+
+
+def start_client_procs(
+    program: list[str], port: int, clients: int, procs: int, wave: int, extra: list[str]
+) -> list[subprocess.Popen[str]]:
+    """``procs`` client processes sharing ``clients`` connections, each told ``extra``."""
+    out = []
+    for i in range(procs):
+        n = clients // procs + (1 if i < clients % procs else 0)
+        cmd = [*program, "--port", str(port), "--clients", str(n)]
+        cmd += ["--wave", str(max(1, wave // procs)), *extra]
+        out.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+    return out
 
 
 def read_reply(proc: subprocess.Popen[str], timeout: float) -> dict[str, Any]:
@@ -176,6 +213,16 @@ def mark(procs: list[subprocess.Popen[str]]) -> list[dict[str, Any]]:
 
 
 def stop(server: subprocess.Popen[bytes], clients: list[subprocess.Popen[str]]) -> None:
+    stop_clients(clients)
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def stop_clients(clients: list[subprocess.Popen[str]]) -> None:
     for p in clients:
         if p.poll() is None and p.stdin is not None:
             try:
@@ -188,9 +235,3 @@ def stop(server: subprocess.Popen[bytes], clients: list[subprocess.Popen[str]]) 
             p.wait(10)
         except subprocess.TimeoutExpired:
             p.kill()
-    server.send_signal(signal.SIGTERM)
-    try:
-        server.wait(15)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait()

@@ -27,7 +27,8 @@ def summary(r: dict[str, Any]) -> str:
     p2w = {k: None if v is None else round(v * 1e3, 2) for k, v in sm["publish_to_write_s"].items()}
     return "\n".join(
         [
-            f"{r['connected']}/{r['clients']} clients, {r['trades_per_second']} trades/s/symbol, "
+            f"{r['connected']}/{r['clients']} {r.get('transport', 'sse')} clients, "
+            f"{r['trades_per_second']} trades/s/symbol, "
             f"symbols={r['symbols']}, window {r['window_s']} s",
             f"delivered {r['delivered_events_per_s']:,} events/s "
             f"({r['events_per_client_per_s']}/client/s), ticks {r['ticks_per_s']:,}/s; "
