@@ -201,6 +201,13 @@ class _Router:
         return True
 
     async def handle(self, stream: trio.SocketStream) -> None:
+        # Routing returns the connection's coroutine, not yet started: nothing of the
+        # request (the head's bytes, the parsed head) is held here while it runs.
+        serve = await self._route(stream)
+        if serve is not None:
+            await serve
+
+    async def _route(self, stream: trio.SocketStream) -> Awaitable[None] | None:
         buf = bytearray()
         end = -1
         try:
@@ -217,15 +224,17 @@ class _Router:
             # Closed or too slow before sending a whole head: nothing to answer.
             with trio.CancelScope(shield=True), trio.move_on_after(1):
                 await stream.aclose()
-            return
+            return None
         head = parse_head(bytes(buf[:end])) if end > 0 else None
         if head is not None and head.path == SSE_PATH and end == len(buf):
-            await serve_sse_socket(self.service, stream, head)
-            return
+            return serve_sse_socket(self.service, stream, head)
         if head is not None and head.path in WS_ENDPOINTS:
-            await self._serve_ws(stream, head, bytes(buf[:end]), bytes(buf[end:]))
-            return
-        kept = TakeoverStream(stream, bytes(buf))
+            return self._serve_ws(stream, head, bytes(buf[:end]), bytes(buf[end:]))
+        return self._serve_http(stream, bytes(buf))
+
+    async def _serve_http(self, stream: trio.SocketStream, prefix: bytes) -> None:
+        kept = TakeoverStream(stream, prefix)
+        del prefix  # kept holds it until hypercorn has read it
         peer = _peer(stream)
         if peer is not None:
             self._kept[peer] = kept
@@ -251,7 +260,9 @@ class _Router:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             endpoint = WS_ENDPOINTS[head.path]
-            await serve_ws_socket(self.service, sock, head, endpoint, raw=raw, trailing=trailing)
+            serve = serve_ws_socket(self.service, sock, head, endpoint, raw=raw, trailing=trailing)
+            del head, raw, trailing  # the stream's coroutine drops them once the upgrade is done
+            await serve
         except OSError:
             pass  # the peer went away mid-write: cleanup has run, nothing to report
         finally:

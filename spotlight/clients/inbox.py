@@ -52,6 +52,12 @@ class Group(Protocol):
     def leave_now(self, inbox: ClientInbox, *, resubscribe: bool) -> None: ...
 
 
+# Shared by every inbox that has never queued anything (idle clients, members of a shared
+# chunk group: most of them): a deque allocates a ~600-byte block even when empty, which
+# was 4 % of an idle connection's memory. Never appended to; ``offer`` replaces it first.
+_NO_QUEUE: deque[Event] = deque()
+
+
 class ClientInbox:
     __slots__ = (
         "_dirty",
@@ -76,7 +82,7 @@ class ClientInbox:
     def __init__(self, max_bytes: int, max_age_s: float) -> None:
         self.max_bytes = max_bytes
         self.max_age_s = max_age_s
-        self._pending: deque[Event] = deque()
+        self._pending: deque[Event] = _NO_QUEUE  # a real deque from the first offer on
         self._latest: dict[str, Event] = {}  # {conflate_key: newest pending event}
         self._writer = Parking()  # the writer task waits here
         # With a flusher, new work marks the inbox dirty and the flusher makes one pass per
@@ -130,6 +136,8 @@ class ClientInbox:
                 self.conflated += 1
             latest[key] = event
         pending = self._pending
+        if pending is _NO_QUEUE:
+            pending = self._pending = deque()
         pending.append(event)
         size = self.pending_bytes = self.pending_bytes + event.size
         self.pending_events += 1

@@ -22,6 +22,21 @@ __all__ = ["ClientRegistry", "ClientSession"]
 
 
 class ClientSession:
+    __slots__ = (
+        "_clock",
+        "close_reason",
+        "connected_at",
+        "delivered",
+        "id",
+        "inbox",
+        "last_seq",
+        "node",
+        "remote",
+        "topics",
+        "transport",
+        "writes",
+    )
+
     def __init__(
         self,
         id: int,

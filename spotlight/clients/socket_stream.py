@@ -73,6 +73,7 @@ async def stream_to_socket(
             await send_all(sock, head + (first or b""))
             if first is not None:
                 stream.wrote()
+            del head, first  # not kept for the life of the stream
             inbox.direct = partial(_direct_write, sock, stream)
             read_done = trio.Event()
             async with trio.open_nursery() as nursery:

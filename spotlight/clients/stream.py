@@ -57,6 +57,29 @@ _EVENT, _REPLAYED, _AT, _REPLY, _RAW = 0, 1, 2, 3, 4
 
 
 class Stream:
+    __slots__ = (
+        "_chunk_events",
+        "_chunk_oldest",
+        "_conflated",
+        "_finished",
+        "_queue",
+        "_queued_bytes",
+        "_queued_events",
+        "_reported_conflated",
+        "_started",
+        "_stats",
+        "closed",
+        "done",
+        "framing",
+        "hub",
+        "metrics",
+        "on_heartbeat",
+        "out",
+        "registry",
+        "retry_ms",
+        "session",
+    )
+
     def __init__(
         self,
         hub: Hub,

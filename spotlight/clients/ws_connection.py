@@ -41,6 +41,21 @@ RECV_BYTES = 65536
 
 
 class WSConnection:
+    __slots__ = (
+        "_clock",
+        "_in_window",
+        "_window_start",
+        "flooded",
+        "idle_timeout_s",
+        "inbound",
+        "max_messages",
+        "on_flood",
+        "on_message",
+        "pings",
+        "stream",
+        "window_s",
+    )
+
     def __init__(
         self,
         stream: Stream,

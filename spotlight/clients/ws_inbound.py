@@ -58,6 +58,18 @@ _BY_CODE = {1007: "invalid-data", 1009: "message-too-big"}
 class WSInbound:
     """One server-side connection's inbound half, after the opening handshake."""
 
+    __slots__ = (
+        "_clock",
+        "_conn",
+        "_parts",
+        "_pending",
+        "_size",
+        "finished",
+        "last_received",
+        "max_message_bytes",
+        "messages",
+    )
+
     def __init__(
         self, max_message_bytes: int, clock: Callable[[], float], trailing: bytes = b""
     ) -> None:

@@ -69,7 +69,9 @@ async def serve_sse_socket(
             return
         await refresh_prices(req.feed, req.symbols)
         sse = open_sse_stream(service, req, peer)
-        await stream_to_socket(sock, sse, _response_head(cors))
+        response = stream_to_socket(sock, sse, _response_head(cors))
+        del head, view, req, cors  # nothing of the request is kept while the stream runs
+        await response
     except OSError:
         pass  # the peer went away mid-write: cleanup has run, nothing to report
     finally:

@@ -40,6 +40,14 @@ def _feed(service: SpotlightService, query: Mapping[str, str]) -> Feed:
 class PricesHandler:
     """One connection's command state: what it subscribed to, at which timeframe."""
 
+    __slots__ = (
+        "channels",
+        "feed",
+        "stream",
+        "symbols",
+        "timeframe",
+    )
+
     def __init__(self, feed: Feed, stream: Stream) -> None:
         self.feed = feed
         self.stream = stream

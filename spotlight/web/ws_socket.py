@@ -85,6 +85,39 @@ async def serve_ws_socket(
     closes the socket. ``raw`` is the request head's bytes as received, when there are
     any (a fresh connection); otherwise the handshake is rebuilt from ``head``. ``trailing``:
     bytes that arrived after the head (a client that did not wait for the answer)."""
+    opened = await _upgrade(service, sock, head, endpoint, raw)
+    # Nothing of the request is kept for the life of the stream (a few KB per connection).
+    del head, raw
+    if opened is None:
+        return
+    accept, feed, peer = opened
+    stream = new_stream(service, feed, WS, peer)
+    handler = endpoint.handler(service, feed, stream)
+    inbound = WSInbound(endpoint.max_message_bytes, trio.current_time, trailing)
+    del trailing, opened, feed
+    conn = WSConnection(
+        stream,
+        inbound,
+        handler,
+        idle_timeout_s=endpoint.idle_heartbeats * service.settings.heartbeat_s,
+        max_messages=endpoint.max_messages,
+        window_s=endpoint.window_s,
+        on_flood=lambda limit: endpoint.on_flood(stream, limit),
+        clock=trio.current_time,
+    )
+    await stream_to_socket(sock, stream, accept, conn.read, linger_s=STALL_GRACE_S)
+    await close_gracefully(sock)
+
+
+async def _upgrade(
+    service: SpotlightService,
+    sock: socket.socket,
+    head: RequestHead,
+    endpoint: WSEndpoint,
+    raw: bytes | None,
+) -> tuple[bytes, Feed, str] | None:
+    """The handshake, access and the endpoint's feed: the 101 to write, the feed and the
+    peer's address; None when the upgrade was refused (and answered)."""
     handshake = H11Handshake(ConnectionType.SERVER)
     try:
         if raw is not None:
@@ -108,7 +141,7 @@ async def serve_ws_socket(
         err = ApiError(status, "bad_websocket_request", f"{exc}; send a WebSocket upgrade")
         extra = [("sec-websocket-version", "13")] if status == 426 else []
         await send_all(sock, error_response(err, extra))
-        return
+        return None
     accept = handshake.send(AcceptConnection(extensions=[]))
     peer = peer_address(sock)
     query = dict(parse_qsl(head.query, keep_blank_values=True))
@@ -118,31 +151,18 @@ async def serve_ws_socket(
     if denial is not None:
         reason = "forbidden-origin" if denial.status == 403 else "auth"
         await _refuse(sock, accept, close_reason(reason).ws_code, denial.detail)
-        return
+        return None
     if service.shutting_down:
         await _refuse(sock, accept, close_reason("shutdown").ws_code, "shutting down")
-        return
+        return None
     try:
         feed = endpoint.feed(service, query)
     except ApiError as exc:
         message = WS.control("error", {"error": exc.error, "detail": exc.detail}, "0", 0)
         code = close_reason("replay-ended" if exc.status == 404 else "bad-request").ws_code
         await _refuse(sock, accept + message, code, exc.error)
-        return
-    stream = new_stream(service, feed, WS, peer)
-    inbound = WSInbound(endpoint.max_message_bytes, trio.current_time, trailing)
-    conn = WSConnection(
-        stream,
-        inbound,
-        endpoint.handler(service, feed, stream),
-        idle_timeout_s=endpoint.idle_heartbeats * service.settings.heartbeat_s,
-        max_messages=endpoint.max_messages,
-        window_s=endpoint.window_s,
-        on_flood=lambda limit: endpoint.on_flood(stream, limit),
-        clock=trio.current_time,
-    )
-    await stream_to_socket(sock, stream, accept, conn.read, linger_s=STALL_GRACE_S)
-    await close_gracefully(sock)
+        return None
+    return accept, feed, peer
 
 
 def _valid_key(key: str | None) -> bool:
