@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import orjson
 
-__all__ = ["Event", "encode_event", "format_event_id"]
+__all__ = ["Event", "encode_event", "format_event_id", "frame_event"]
 
 
 def format_event_id(epoch: str, seq: int) -> str:
@@ -44,7 +44,19 @@ def encode_event(
     published: float,
     conflate_key: str | None = None,
 ) -> Event:
-    data = orjson.dumps(payload)
+    return frame_event(epoch, seq, type, topic, orjson.dumps(payload), published, conflate_key)
+
+
+def frame_event(
+    epoch: str,
+    seq: int,
+    type: str,
+    topic: str,
+    data: bytes,
+    published: float,
+    conflate_key: str | None = None,
+) -> Event:
+    """An event from its already-encoded JSON payload (what a shared backend stores)."""
     eid = format_event_id(epoch, seq).encode()
     t = type.encode()
     sse = b"id: " + eid + b"\nevent: " + t + b"\ndata: " + data + b"\n\n"

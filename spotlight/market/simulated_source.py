@@ -83,6 +83,16 @@ class SimulatedSource:
     def diag(self) -> dict[str, Any]:
         return {"bursts": self.bursts, "ticks": self.ticks}
 
+    async def catch_up(self, now_ms: int) -> list[Tick]:
+        """Every tick scheduled up to ``now_ms``, unpublished (off the event loop).
+
+        With the Redis backend every node's simulator shares one market path (seed and
+        epoch start), so a follower rebuilds the leader's bars from them at start, and a
+        node taking over the market starts from the present instead of bursting out the
+        ticks scheduled while it was following (the leader published those already).
+        """
+        return list(await trio.to_thread.run_sync(self.simulator.advance, now_ms))
+
     async def backfill(self) -> Mapping[str, Sequence[Bar]]:
         # Generating days of history takes a few hundred ms: off the event loop.
         return await trio.to_thread.run_sync(self.simulator.history)

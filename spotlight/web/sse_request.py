@@ -72,8 +72,18 @@ def parse_sse_request(
     resume = resume_point(args, last_event_id)
     if service.shutting_down:
         raise ApiError(503, "shutting_down", "server is restarting; reconnect shortly")
+    if feed is service.live and service.degraded:
+        raise ApiError(503, "degraded", _degraded_detail(service))
     topics = (*stream_topics(symbols, timeframe), *channels)
     return SSERequest(feed, symbols, timeframe, resume, topics, channels)
+
+
+def _degraded_detail(service: SpotlightService) -> str:
+    reason = service.redis.reason if service.redis is not None else None
+    return (
+        f"this node cannot reach the shared stream ({reason or 'Redis unavailable'}) and will "
+        "not serve stale data as live; retry shortly or use another node"
+    )
 
 
 # A subscriber waits at most this long for a stale price to be fetched before its snapshot

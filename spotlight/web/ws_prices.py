@@ -219,6 +219,10 @@ def install_ws_routes(app: Quart, service: SpotlightService) -> None:
         if service.shutting_down:
             await websocket.close(close_reason("shutdown").ws_code, "shutting down")
             return
+        if service.degraded and websocket.args.get("replay") is None:
+            # Never stale data as live: with Redis unreachable this node has no live stream.
+            await websocket.close(close_reason("degraded").ws_code, "degraded")
+            return
         await websocket.accept()
         try:
             feed = feed_param(service, websocket.args.get("replay"))
