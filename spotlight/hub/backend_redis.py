@@ -215,7 +215,7 @@ class RedisBackend:
         try:
             with trio.fail_after(self.config.timeout_s):
                 return await self._script(r, name)(keys=list(keys), args=list(args))
-        except (coredis.exceptions.ConnectionError, trio.TooSlowError, OSError) as exc:
+        except _UNAVAILABLE as exc:
             raise RedisUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     # -- the actor ---------------------------------------------------------------------------
@@ -247,20 +247,19 @@ class RedisBackend:
                     async with trio.open_nursery() as nursery:
                         nursery.start_soon(self._writer, r, hub)
                         await self._reader(r, hub)
-            except _Resync as exc:
-                self.counts["resyncs"] += 1
-                log.warning("redis: resync: %s", exc)
-                continue
-            except (
-                coredis.exceptions.ConnectionError,
-                TimeoutError,
-                trio.TooSlowError,
-                OSError,
-            ) as exc:
+            except BaseException as exc:
+                kind = _failure_kind(exc)
+                if kind is None:
+                    raise
+                if kind == "resync":
+                    self.counts["resyncs"] += 1
+                    log.warning("redis: resync: %s", _leaf(exc))
+                    continue
                 self.counts["errors"] += 1
+                leaf = _leaf(exc)
                 self._set_state(
                     "degraded" if started else "starting",
-                    f"Redis unreachable: {type(exc).__name__}: {str(exc)[:200]}",
+                    f"Redis unreachable: {type(leaf).__name__}: {str(leaf)[:200]}",
                 )
             finally:
                 self._redis = None
@@ -496,6 +495,33 @@ class RedisBackend:
 
     def _epoch_value_of(self, hub: Hub) -> str:
         return f"{hub.epoch.id}:{hub.epoch.start_ms}"
+
+
+# What losing Redis looks like from here: coredis's connection errors, timeouts (ours and
+# the socket's) and OS errors from connecting.
+_UNAVAILABLE = (coredis.exceptions.ConnectionError, TimeoutError, trio.TooSlowError, OSError)
+
+
+def _failure_kind(exc: BaseException) -> str | None:
+    """ "resync", "unavailable", or None for anything else (cancellation, bugs: re-raised).
+
+    coredis's client runs a task group of its own, so failures can arrive grouped."""
+    if isinstance(exc, BaseExceptionGroup):
+        kinds = {_failure_kind(e) for e in exc.exceptions}
+        if None in kinds:
+            return None
+        return "resync" if kinds == {"resync"} else "unavailable"
+    if isinstance(exc, _Resync):
+        return "resync"
+    if isinstance(exc, _UNAVAILABLE):
+        return "unavailable"
+    return None
+
+
+def _leaf(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return exc
 
 
 def _epoch_value(now_ms: int) -> str:
