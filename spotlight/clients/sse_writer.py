@@ -52,12 +52,16 @@ class SSEWriter:
         self._chunk_events = 0  # events in the chunk being written
         self._chunk_oldest = 0.0  # publish time of its oldest event
         self._finished = False
+        # The epoch this stream's ids belong to. The hub's can change under a live stream
+        # (the Redis backend adopting a new epoch closes it): its closing event must still
+        # carry an id of its own epoch, never the new epoch with an old seq.
+        self.epoch = hub.epoch.id
         metrics.sse_connections.inc()
 
     def start(self, resume_from: EventId | None, snapshot: Callable[[], object]) -> bytes:
         """The prelude (retry, then replay or reset+snapshot); subscribes. No ``await``."""
         hub, session = self.hub, self.session
-        epoch = hub.epoch.id
+        epoch = self.epoch = hub.epoch.id
         parts = [retry_frame(self.retry_ms)]
         decision = (
             None
@@ -115,7 +119,7 @@ class SSEWriter:
                         "dropped": inbox.dropped,
                         "detail": cr.description,
                     },
-                    self.hub.epoch.id,
+                    self.epoch,
                     session.last_seq,
                 )
             )
@@ -144,7 +148,7 @@ class SSEWriter:
         session = self.session
         session.inbox.heartbeat_due = False
         session.last_seq = self.hub.last_seq
-        return control_frame("heartbeat", _heartbeat(session), self.hub.epoch.id, session.last_seq)
+        return control_frame("heartbeat", _heartbeat(session), self.epoch, session.last_seq)
 
     def wrote(self) -> None:
         """The last chunk from ``next_chunk`` is fully written."""
