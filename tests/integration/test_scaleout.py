@@ -9,7 +9,11 @@ topic, in order, no gap, no duplicate, nothing that is not in the stream.
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
+import subprocess
+import sys
 import time
 
 import httpx
@@ -23,6 +27,7 @@ from scaleout_support import (
     TcpProxy,
     check_exact,
     fences_in_order,
+    free_port,
     is_notice,
     node_env,
     nodes,
@@ -249,3 +254,72 @@ async def test_a_node_partitioned_from_redis_stops_serving_live_and_catches_up()
                 assert len(c.connects) == 1
                 assert check_exact(ticks(c.frames), entries, "tick:SPY", _start(c)) > 20
         nursery.cancel_scope.cancel()
+
+
+async def test_workers_share_one_port_and_one_sequence() -> None:
+    p = _prefix()
+    port = free_port()
+    async with redis_server() as redis:
+        env = node_env(redis.url, p, PORT=str(port))
+        proc = _spawn_workers(env, 2)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            seen: dict[str, dict[str, object]] = {}
+
+            async def both_answer() -> bool:
+                # A new connection each time: the kernel spreads them over the workers.
+                try:
+                    async with httpx.AsyncClient(base_url=url, timeout=2) as c:
+                        r = await c.get("/health")
+                except httpx.HTTPError:
+                    return False
+                if r.status_code == 200:
+                    seen[r.json()["checks"]["node"]] = r.json()
+                return len(seen) == 2
+
+            await wait_until(both_answer, 60, "two workers answering on one port")
+            epochs = {b["epoch"]["id"] for b in seen.values()}  # type: ignore[index]
+            assert len(epochs) == 1  # one stream
+            leaders = [b["checks"]["leader"] for b in seen.values()]  # type: ignore[index]
+            assert sorted(leaders) == [False, True]  # one market
+            proc.send_signal(signal.SIGTERM)
+            with trio.fail_after(15):
+                code = await trio.to_thread.run_sync(proc.wait)
+            assert code == 0
+            with pytest.raises(httpx.ConnectError):
+                async with httpx.AsyncClient(base_url=url, timeout=2) as c:
+                    await c.get("/health")  # every worker stopped with the parent
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def _spawn_workers(env: dict[str, str], n: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "spotlight", "serve", "--workers", str(n)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_workers_need_redis_and_say_so() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SPOTLIGHT_REDIS_URL"}
+    out = subprocess.run(
+        [sys.executable, "-m", "spotlight", "serve", "--workers", "2"],
+        env={**env, "SPOTLIGHT_AUTH": "off"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 2 and "SPOTLIGHT_REDIS_URL" in out.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "spotlight", "serve"],
+        env={**env, "SPOTLIGHT_REDIS_URL": "http://127.0.0.1:1"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert bad.returncode == 2 and "SPOTLIGHT_REDIS_URL must start with redis://" in bad.stderr
