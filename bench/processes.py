@@ -25,7 +25,7 @@ from typing import IO, Any
 
 from probes import get
 
-__all__ = ["mark", "pin", "read_reply", "start_clients", "start_server", "stop"]
+__all__ = ["descendants", "mark", "pin", "read_reply", "start_clients", "start_server", "stop"]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -115,6 +115,11 @@ def pin(server: subprocess.Popen[bytes], clients: list[subprocess.Popen[str]]) -
         "clients": sorted(client_cpus),
         "serverPids": pids,
     }
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (workers, analytics pools), from /proc."""
+    return _children(pid)
 
 
 def _children(pid: int) -> list[int]:
