@@ -14,7 +14,8 @@ What the parent does for them:
 - a worker that exits is restarted after a short backoff; more than ``MAX_RESTARTS`` within
   ``RESTART_WINDOW_S`` stops everything (a crash loop is a configuration problem to report);
 - SIGINT/SIGTERM are passed on, and each worker shuts down gracefully (``shutdown`` event to
-  its streams); one that is still running after the grace period plus a margin is killed.
+  its streams); one that is still running after the grace period plus a margin is killed;
+  if the parent itself is killed, the workers get SIGTERM (Linux's parent-death signal).
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ async def run_workers(count: int, env: Mapping[str, str]) -> int:
                 [sys.executable, "-m", "spotlight", "serve"],
                 env={**env, "SPOTLIGHT_WORKER": str(index)},
                 stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
             )
             procs[index] = proc
             log.info("worker %d: pid %d", index, proc.pid)
@@ -143,6 +145,17 @@ async def run_workers(count: int, env: Mapping[str, str]) -> int:
                 proc.kill()
             nursery.cancel_scope.cancel()
     return 1 if failed else 0
+
+
+def _die_with_parent() -> None:
+    """In the child before exec (Linux): SIGTERM when the parent dies, even by SIGKILL, so
+    workers never outlive their supervisor and keep the port."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
 
 
 def announce(settings: Settings, count: int, pin: str | None) -> None:

@@ -266,7 +266,7 @@ async def test_workers_share_one_port_and_one_sequence() -> None:
             url = f"http://127.0.0.1:{port}"
             seen: dict[str, dict[str, object]] = {}
 
-            async def both_answer() -> bool:
+            async def both_answer_one_leads() -> bool:
                 # A new connection each time: the kernel spreads them over the workers.
                 try:
                     async with httpx.AsyncClient(base_url=url, timeout=2) as c:
@@ -275,13 +275,13 @@ async def test_workers_share_one_port_and_one_sequence() -> None:
                     return False
                 if r.status_code == 200:
                     seen[r.json()["checks"]["node"]] = r.json()
-                return len(seen) == 2
+                leaders = [b["checks"]["leader"] for b in seen.values()]  # type: ignore[index]
+                return len(seen) == 2 and sorted(leaders) == [False, True]
 
-            await wait_until(both_answer, 60, "two workers answering on one port")
+            # Two workers answer on one port, exactly one of them runs the market.
+            await wait_until(both_answer_one_leads, 60, "two workers on one port, one leader")
             epochs = {b["epoch"]["id"] for b in seen.values()}  # type: ignore[index]
             assert len(epochs) == 1  # one stream
-            leaders = [b["checks"]["leader"] for b in seen.values()]  # type: ignore[index]
-            assert sorted(leaders) == [False, True]  # one market
             proc.send_signal(signal.SIGTERM)
             with trio.fail_after(15):
                 code = await trio.to_thread.run_sync(proc.wait)
@@ -291,7 +291,7 @@ async def test_workers_share_one_port_and_one_sequence() -> None:
                     await c.get("/health")  # every worker stopped with the parent
         finally:
             if proc.poll() is None:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)  # the parent and its workers
                 proc.wait()
 
 
@@ -302,6 +302,7 @@ def _spawn_workers(env: dict[str, str], n: int) -> subprocess.Popen[bytes]:
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: a failed test kills every worker
     )
 
 
