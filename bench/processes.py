@@ -29,6 +29,7 @@ from probes import get
 
 __all__ = [
     "client_program",
+    "descendants",
     "free_port",
     "mark",
     "pin",
@@ -149,6 +150,11 @@ def pin(server: subprocess.Popen[bytes], clients: list[subprocess.Popen[str]]) -
 def tree_pids(pid: int) -> list[int]:
     """A process and all its descendants (the server's analytics worker, say)."""
     return [pid, *_children(pid)]
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (workers, analytics pools), from /proc."""
+    return _children(pid)
 
 
 def _children(pid: int) -> list[int]:

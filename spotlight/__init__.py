@@ -7,19 +7,22 @@ above it (tests/test_layering.py fails on an upward import):
     domain/      ticks, bars, option snapshots, New York time, the NYSE calendar (pure)
     runtime/     actors: supervisor, backoff, mailbox, parking, tree, clock, GC policy
     config.py    settings from the environment, every default named once
-    hub/         epoch, one sequence, encode once, history, fan-out to inboxes (pure)
+    hub/         epoch, one sequence, encode once, history, fan-out to inboxes (pure); its
+                 backends: memory (default) or Redis (shared by every node, docs/scaling.md)
     auth/        PIN, sessions, stream tokens, lockout, origins; ``access``, the one gate
     analytics/   GEX, levels, regime, setups, flow, coach: inputs -> payloads (pure)
     recording/   the journal of live inputs that replays read
     protocol/    wire rules over hub events: resume, SSE framing, topics, close reasons
     market/      sources: the simulator (tape, option book), Massive (client, pollers)
     metrics.py   every Prometheus metric; testing/ the shipped fake Massive (tests, demos)
-    engine/      pipeline, market supervisor, analytics actor and worker, feeds
+    engine/      pipeline, market supervisor, analytics actor and worker, feeds; with Redis
+                 the leader lease (one market per deployment) and a follower's mirror
     replay/      replay actors: their own engine, fed from recordings or rebuilt days
     clients/     per-client actors: inboxes, writers, flusher, shared chunks
     service.py   the root actor that owns all of the above
     web/         the Quart surface, the raw-socket SSE path, the static trader's screen
     server.py    listening socket, connection router, hypercorn, shutdown; __main__ the CLI
+    workers.py   ``serve --workers N``: N server processes on one port (SO_REUSEPORT, Redis)
 
 The actor tree, in ``server.serve()``'s root nursery (not Quart's lifespan: a failure there
 must stop the server, not be logged and ignored):

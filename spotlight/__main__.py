@@ -1,6 +1,8 @@
 """``python -m spotlight``: the command line.
 
-    python -m spotlight serve [--host H] [--port P]   run the server (env: HOST, PORT, ...)
+    python -m spotlight serve [--host H] [--port P] [--workers N]
+                                                      run the server (env: HOST, PORT, ...);
+                                                      N processes on one port over Redis
     python -m spotlight fake-massive [--host H] [--port P] [--key K] [--seed N]
                                                       run a fake Massive API (tests, demos)
 
@@ -25,6 +27,7 @@ from spotlight.config import ConfigError, Settings
 from spotlight.runtime.supervisor import describe
 from spotlight.server import serve
 from spotlight.service import SpotlightService
+from spotlight.workers import MAX_WORKERS, WorkerError, announce, run_workers, worker_env
 
 __all__ = ["main"]
 
@@ -37,6 +40,8 @@ environment (all optional; docs/operations.md has every variable):
   SPOTLIGHT_SEED              simulator seed (default 7)
   SPOTLIGHT_HEARTBEAT_S       SSE heartbeat interval (default 10)
   SPOTLIGHT_HISTORY_EVENTS    events kept for resume (default 50000, minimum 10000)
+  SPOTLIGHT_REDIS_URL         share one sequence across processes/machines (docs/scaling.md)
+  SPOTLIGHT_WORKERS           default for --workers (1)
   SPOTLIGHT_LOG_LEVEL         DEBUG, INFO (default), WARNING, ERROR
 """
 
@@ -58,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--host", help="listen address (default: $HOST or 127.0.0.1)")
     s.add_argument("--port", type=int, help="listen port (default: $PORT or 5000; 0 = any)")
+    s.add_argument(
+        "--workers",
+        type=int,
+        help="server processes sharing the port (SO_REUSEPORT); more than 1 needs "
+        "SPOTLIGHT_REDIS_URL (default: $SPOTLIGHT_WORKERS or 1)",
+    )
     f = sub.add_parser(
         "fake-massive",
         help="run a fake Massive REST API (simulated data, fault injection) for tests and demos",
@@ -131,6 +142,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # coredis logs each script's first load (EVALSHA, then EVAL) at INFO: noise, not news.
+    if settings.log_level != "DEBUG":
+        logging.getLogger("coredis").setLevel(logging.WARNING)
+    workers = _workers(args.workers)
+    if workers is None:
+        return 2
+    if workers > 1:
+        return _serve_workers(settings, workers)
     try:
         trio.run(_run, SpotlightService(settings))
     except Exception as exc:  # start-up errors and escalated failures: say it plainly
@@ -149,6 +168,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"spotlight: stopped: {describe(exc)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _workers(flag: int | None) -> int | None:
+    raw = os.environ.get("SPOTLIGHT_WORKERS", "").strip()
+    try:
+        n = flag if flag is not None else int(raw or 1)
+    except ValueError:
+        print(f"spotlight: SPOTLIGHT_WORKERS={raw!r} is not an integer", file=sys.stderr)
+        return None
+    if not 1 <= n <= MAX_WORKERS:
+        print(f"spotlight: --workers must be between 1 and {MAX_WORKERS}, not {n}", file=sys.stderr)
+        return None
+    return n
+
+
+def _serve_workers(settings: Settings, count: int) -> int:
+    try:
+        env, pin = worker_env(settings, os.environ)
+    except (WorkerError, ValueError, OSError) as exc:
+        print(f"spotlight: {exc}", file=sys.stderr)
+        return 2
+    announce(settings, count, pin)
+    return trio.run(run_workers, count, env)
 
 
 def _fake_massive(args: argparse.Namespace) -> int:

@@ -57,6 +57,25 @@ class Settings:
     history_events: int = 50_000
     history_seconds: float = 900.0
 
+    # Scale-out (docs/scaling.md). Unset: the memory backend, one process, nothing shared.
+    # Set: every node shares one sequence, history and epoch in this Redis, and one of them
+    # (the leaseholder) runs the market.
+    redis_url: str | None = field(default=None, repr=False)  # may hold a password
+    # Key namespace, so several deployments (or test runs) can share one Redis.
+    redis_prefix: str = "spotlight"
+    # A Redis command slower than this means Redis is unreachable: the node says degraded.
+    redis_timeout_s: float = 2.0
+    # Events the leader may queue for Redis while it is slow or away (oldest dropped beyond).
+    redis_outbound_events: int = 20_000
+    # The market leader's lease: renewed every third of it; another node takes over within
+    # about this long after the leader dies (the leader steps down at 80% without renewal).
+    lease_ttl_s: float = 5.0
+    # This process's name in leases and /api/diag (default: host, pid, random suffix).
+    node_id: str | None = None
+    # SO_REUSEPORT on the listening socket: several processes share one port
+    # (``serve --workers N`` sets it for its workers).
+    reuse_port: bool = False
+
     # Per-client streaming.
     heartbeat_s: float = 10.0
     retry_ms: int = 2_000
@@ -155,6 +174,27 @@ class Settings:
             history_seconds=_get(
                 env, "SPOTLIGHT_HISTORY_SECONDS", d.history_seconds, float, lambda v: v > 0
             ),
+            redis_url=_redis_url(env.get("SPOTLIGHT_REDIS_URL", "")),
+            redis_prefix=_prefix(env.get("SPOTLIGHT_REDIS_PREFIX", "")) or d.redis_prefix,
+            redis_timeout_s=_get(
+                env,
+                "SPOTLIGHT_REDIS_TIMEOUT_S",
+                d.redis_timeout_s,
+                float,
+                lambda v: 0.05 <= v <= 60,
+            ),
+            redis_outbound_events=_get(
+                env,
+                "SPOTLIGHT_REDIS_OUTBOUND_EVENTS",
+                d.redis_outbound_events,
+                int,
+                lambda v: 100 <= v <= 1_000_000,
+            ),
+            lease_ttl_s=_get(
+                env, "SPOTLIGHT_LEASE_TTL_S", d.lease_ttl_s, float, lambda v: 0.3 <= v <= 300
+            ),
+            node_id=_node_id(env.get("SPOTLIGHT_NODE_ID", "")),
+            reuse_port=_flag(env, "SPOTLIGHT_REUSE_PORT", d.reuse_port),
             heartbeat_s=_get(env, "SPOTLIGHT_HEARTBEAT_S", d.heartbeat_s, float, lambda v: v > 0),
             retry_ms=_get(env, "SPOTLIGHT_RETRY_MS", d.retry_ms, int, lambda v: v >= 0),
             client_queue_bytes=_get(
@@ -275,6 +315,39 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in ("0", "false", "off", "no"):
         return False
     raise ConfigError(f"{name}={env.get(name)!r} must be on or off (1/0, true/false)")
+
+
+def _redis_url(raw: str) -> str | None:
+    url = raw.strip()
+    if not url:
+        return None
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            f"SPOTLIGHT_REDIS_URL must start with redis://, rediss:// or unix:// "
+            f"(for example redis://127.0.0.1:6379/0), not {url.split('@')[-1][:60]!r}"
+        )
+    return url
+
+
+_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def _prefix(raw: str) -> str:
+    raw = raw.strip()
+    if raw and not _NAME.match(raw):
+        raise ConfigError(
+            f"SPOTLIGHT_REDIS_PREFIX={raw[:80]!r}: use 1-64 letters, digits, '_', '.', ':', '-'"
+        )
+    return raw
+
+
+def _node_id(raw: str) -> str | None:
+    raw = raw.strip()
+    if raw and not _NAME.match(raw):
+        raise ConfigError(
+            f"SPOTLIGHT_NODE_ID={raw[:80]!r}: use 1-64 letters, digits, '_', '.', ':', '-'"
+        )
+    return raw or None
 
 
 def _list(raw: str) -> tuple[str, ...]:

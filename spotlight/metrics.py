@@ -66,6 +66,15 @@ class WriteStats:
         self.latency_buckets[bisect_left(_LATENCY_BUCKETS, latency_s)] += 1
         self.latency_sum += latency_s
 
+    def record_many(self, events: int, latency_s: float, writes: int) -> None:
+        """``writes`` completed writes of the same ``events`` (a shared chunk's pass)."""
+        self.delivered += events * writes
+        self.writes += writes
+        self.batch_buckets[bisect_left(_BATCH_BUCKETS, events)] += writes
+        self.batch_sum += events * writes
+        self.latency_buckets[bisect_left(_LATENCY_BUCKETS, latency_s)] += writes
+        self.latency_sum += latency_s * writes
+
 
 def _cumulative(bounds: tuple[float, ...], counts: list[int]) -> list[tuple[str, float]]:
     out: list[tuple[str, float]] = []
@@ -174,6 +183,57 @@ class _RecorderCollector(Collector):
                 yield CounterMetricFamily(name, doc, value=value)
 
 
+class _HubBackendCollector(Collector):
+    """The Redis backend's counters (docs/operations.md), read from it at scrape time."""
+
+    _COUNTERS = (
+        ("published", "spotlight_redis_published", "Events this node published to Redis"),
+        ("delivered", "spotlight_redis_delivered", "Events this node's reader delivered"),
+        ("duplicates", "spotlight_redis_duplicates", "Stream entries dropped as duplicates"),
+        ("gaps", "spotlight_redis_gaps", "Sequence gaps the reader detected"),
+        ("gapsRepaired", "spotlight_redis_gaps_repaired", "Gaps repaired from the stream"),
+        ("gapEvents", "spotlight_redis_gap_events", "Events fetched to repair gaps"),
+        ("resyncs", "spotlight_redis_resyncs", "Times the node re-synced with the stream"),
+        ("epochChanges", "spotlight_redis_epoch_changes", "New epochs adopted (data loss)"),
+        ("reconnects", "spotlight_redis_reconnects", "Reconnections to Redis"),
+    )
+
+    def __init__(self, stats: Callable[[], dict[str, object]]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats()
+        for key, name, doc in self._COUNTERS:
+            value = stats.get(key)
+            if isinstance(value, int):
+                yield CounterMetricFamily(name, doc, value=value)
+        dropped = CounterMetricFamily(
+            "spotlight_redis_dropped",
+            "Events not published to Redis, by reason (not-leader, overflow, stale, fenced, "
+            "epoch-changed, deposed)",
+            labels=["reason"],
+        )
+        for reason, n in dict(stats.get("dropped") or {}).items():  # type: ignore[call-overload]
+            dropped.add_metric([str(reason)], int(n))
+        yield dropped
+        yield GaugeMetricFamily(
+            "spotlight_redis_degraded",
+            "1 while this node cannot reach Redis (it says degraded)",
+            value=0 if stats.get("state") == "ok" else 1,
+        )
+        yield GaugeMetricFamily(
+            "spotlight_leader",
+            "1 while this node holds the market lease",
+            value=1 if stats.get("leader") else 0,
+        )
+        outbound = stats.get("outbound")
+        yield GaugeMetricFamily(
+            "spotlight_redis_outbound_events",
+            "Events queued for Redis",
+            value=outbound if isinstance(outbound, int) else 0,
+        )
+
+
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry(auto_describe=True)
@@ -278,6 +338,10 @@ class Metrics:
     def watch_recorder(self, stats: Callable[[], dict[str, object]]) -> None:
         """Export the recorder's counters (read from it at scrape time)."""
         self.registry.register(_RecorderCollector(stats))
+
+    def watch_hub_backend(self, stats: Callable[[], dict[str, object]]) -> None:
+        """Export the Redis backend's counters and state (read at scrape time)."""
+        self.registry.register(_HubBackendCollector(stats))
 
     def watch_actors(self, source: Callable[[], Iterable[tuple[str, int]]]) -> None:
         """Export restarts per supervised actor, read from the actor tree at scrape time."""

@@ -51,11 +51,17 @@ log = logging.getLogger(__name__)
 HEAD_TIMEOUT_S = 10.0
 
 
-def listen_socket(host: str, port: int, backlog: int, tcp_user_timeout_ms: int) -> socket.socket:
+def listen_socket(
+    host: str, port: int, backlog: int, tcp_user_timeout_ms: int, *, reuse_port: bool = False
+) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            # ``serve --workers N``: N processes bind the same port and the kernel spreads
+            # new connections across them (one accept queue each).
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if tcp_user_timeout_ms and hasattr(socket, "TCP_USER_TIMEOUT"):
             # Inherited by accepted sockets on Linux.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, tcp_user_timeout_ms)
@@ -281,7 +287,9 @@ async def serve(
     config = hypercorn_config(service)
     router = _Router(service, config)
     lifespan = Lifespan(router.app, config, router.lifespan_state)
-    with listen_socket(s.host, s.port, s.backlog, s.tcp_user_timeout_ms) as sock:
+    with listen_socket(
+        s.host, s.port, s.backlog, s.tcp_user_timeout_ms, reuse_port=s.reuse_port
+    ) as sock:
         host, port = sock.getsockname()[:2]
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
         listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))

@@ -12,6 +12,7 @@ import gc
 import logging
 import os
 import resource
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -29,8 +30,11 @@ from spotlight.clients.session import ClientRegistry
 from spotlight.config import Settings
 from spotlight.engine.analytics_actor import AnalyticsActor, ChannelCadence, analytics_pool
 from spotlight.engine.feed import Feed
+from spotlight.engine.leader import LeaderLease
+from spotlight.engine.mirror import StreamMirror
 from spotlight.engine.pipeline import Pipeline
 from spotlight.engine.supervisor import MarketSupervisor
+from spotlight.hub.backend_redis import RedisBackend, RedisConfig, new_node_id
 from spotlight.hub.epoch import Epoch
 from spotlight.hub.history import History
 from spotlight.hub.hub import Hub
@@ -41,6 +45,7 @@ from spotlight.market.simulated_source import SimulatedSource
 from spotlight.market.simulator import MarketSimulator, SimulatorConfig
 from spotlight.market.source import MarketSource
 from spotlight.metrics import Metrics
+from spotlight.protocol.topics import STATUS_TOPIC
 from spotlight.recording.recorder import Recorder, RecorderConfig, SegmentCapture
 from spotlight.recording.store import RecordingStore
 from spotlight.replay.manager import ReplayManager
@@ -74,12 +79,33 @@ class SpotlightService:
         self.restart_policy = restart_policy or RestartPolicy(max_restarts=3, window_s=60.0)
         self.clock: WallClock = clock or SystemClock()
         self.metrics = Metrics()
-        self.epoch = Epoch.new(self.clock.now_ms())
+        self.node_id = settings.node_id or new_node_id(socket.gethostname(), os.getpid())
+        # The Redis backend (docs/scaling.md) when SPOTLIGHT_REDIS_URL is set; else the hub's
+        # own memory backend. With Redis the epoch below is a placeholder: the stream's epoch
+        # is adopted from Redis before the server is ready.
+        self.redis: RedisBackend | None = None
+        if settings.redis_url:
+            self.redis = RedisBackend(
+                RedisConfig(
+                    url=settings.redis_url,
+                    prefix=settings.redis_prefix,
+                    node_id=self.node_id,
+                    max_events=settings.history_events,
+                    max_age_s=settings.history_seconds,
+                    timeout_s=settings.redis_timeout_s,
+                    outbound_events=settings.redis_outbound_events,
+                ),
+                on_state=self._on_backend_state,
+                on_epoch_change=self._on_epoch_change,
+                on_foreign=lambda e: self.mirror.apply(e),
+            )
+            self.metrics.watch_hub_backend(self.redis.stats)
         self.hub = Hub(
-            self.epoch,
+            Epoch.new(self.clock.now_ms()),
             History(settings.history_events, settings.history_seconds),
             trio.current_time,
             on_publish=lambda e: self.metrics.count_published(e.type),
+            backend=self.redis,
         )
         self.tree = ActorNode("spotlight", "root")
         hub_node = self.tree.child("hub", "hub")
@@ -99,6 +125,11 @@ class SpotlightService:
         self.pipeline = Pipeline(
             "live", self.hub, settings.symbols, settings.bar_buffer_minutes, self.metrics
         )
+        # A follower's state from the leader's events (Redis only); latest analytics payloads
+        # go where the analytics actor keeps its own, so a takeover starts from them.
+        self._mirrored_latest: dict[str, Any] = {}
+        self.mirror = StreamMirror(self.pipeline, self._mirrored_latest)
+        self.lease: LeaderLease | None = None
         self.source_kind, self.source_reason = settings.market_source
         self.access = Access(settings)
         self.started_monotonic = time.monotonic()
@@ -111,7 +142,7 @@ class SpotlightService:
             "live",
             self.hub,
             self.pipeline,
-            lambda: self.analytics.latest if self.analytics is not None else {},
+            lambda: self.analytics.latest if self.analytics is not None else self._mirrored_latest,
             self._refresh,
         )
         self.recordings = RecordingStore(Path(settings.data_dir) / "recordings")
@@ -139,6 +170,49 @@ class SpotlightService:
             lambda: self.source,
             executor_factory,
         )
+
+    @property
+    def epoch(self) -> Epoch:
+        """The live stream's epoch (with Redis: the shared stream's, which can change)."""
+        return self.hub.epoch
+
+    @property
+    def degraded(self) -> bool:
+        """With Redis: this node cannot see the shared stream right now (docs/scaling.md)."""
+        return self.redis is not None and self.redis.state != "ok"
+
+    def _on_backend_state(self, state: str, reason: str | None) -> None:
+        """Tell every live stream that the node lost (or regained) the shared stream.
+
+        No sequenced event can be published without Redis, so this is an unsequenced
+        ``status`` notice (Hub.notify): the market's last known status, with ``state``
+        "degraded" and the reason, and the ``hub`` feed's state. Nothing else is made up:
+        the market data simply stops until the reader catches up, exactly, from where it was.
+        """
+        if state == "starting":
+            return
+        base = self.pipeline.status.to_json() if self.pipeline.status is not None else {}
+        feeds = dict(base.get("feeds") or {})  # type: ignore[call-overload]
+        feeds["hub"] = "ok" if state == "ok" else "degraded"
+        payload: dict[str, object] = {
+            "source": base.get("source", self.source_kind),
+            "state": base.get("state", "live") if state == "ok" else "degraded",
+            "reason": base.get("reason") if state == "ok" else reason,
+            "feeds": feeds,
+            "t": self.clock.now_ms(),
+        }
+        self.hub.notify("status", STATUS_TOPIC, payload)
+
+    def _on_epoch_change(self, reason: str) -> None:
+        """The shared stream started over (or must be reloaded): close every live stream so
+        it reconnects and resumes (``reset`` with ``epoch-changed`` when the epoch is new)."""
+        n = 0
+        for sub in self.hub.subscribers():
+            close = getattr(sub, "close", None)
+            if close is not None:
+                close(reason)
+                n += 1
+        log.warning("hub: %s: %d live streams told to reconnect", reason, n)
 
     def feed(self, replay: str | None) -> Feed:
         """The live feed, or the replay ``replay`` (``FeedNotFound`` if there is none)."""
@@ -204,20 +278,36 @@ class SpotlightService:
                 trades_per_second=s.trades_per_second,
                 history_days=s.sim_history_days,
             ),
-            start_ms=self.clock.now_ms(),
+            # With Redis every node simulates the same market: the path is a function of the
+            # seed and the start, and the start is the shared epoch's.
+            start_ms=self.hub.epoch.start_ms if self.redis is not None else self.clock.now_ms(),
         )
         yield SimulatedSource(sim, s.sim_burst_ms, self.clock)
 
     async def run(
         self, *, task_status: trio.TaskStatus[SpotlightService] = trio.TASK_STATUS_IGNORED
     ) -> None:
-        async with self.open_source() as source:
-            self.source = source
-            history = await source.backfill()
-            self.pipeline.load_history(history)
-            del history
-            self.gc = apply_gc_policy()
-            await self._run_with(source, task_status)
+        async with trio.open_nursery() as nursery:
+            if self.redis is not None:
+                # Connected and synced (epoch, history window) before anything else starts.
+                await nursery.start(
+                    supervise,
+                    self.tree,
+                    "redis",
+                    "hub-backend",
+                    partial(self.redis.run, self.hub),
+                )
+            async with self.open_source() as source:
+                self.source = source
+                history = await source.backfill()
+                self.pipeline.load_history(history)
+                del history
+                if self.redis is not None and isinstance(source, SimulatedSource):
+                    # The shared market path up to now: the same bars as the leader's.
+                    self.pipeline.warm(await source.catch_up(self.clock.now_ms()))
+                self.mirror.enabled = True
+                self.gc = apply_gc_policy()
+                await self._run_with(source, task_status)
 
     async def _run_with(
         self, source: MarketSource, task_status: trio.TaskStatus[SpotlightService]
@@ -231,6 +321,10 @@ class SpotlightService:
             ChannelCadence(gex_s=s.gex_s, levels_s=s.levels_s),
             self.executor_factory,
         )
+        # A follower's mirrored channels land in the engine's own ``latest``: snapshots read
+        # them, and a takeover's analytics start from them.
+        self.analytics.engine.latest.update(self._mirrored_latest)
+        self.mirror.latest = self.analytics.engine.latest
         if self.recorder is not None:
             self.analytics.engine.on_step = self.recorder.append
         market = MarketSupervisor(
@@ -238,6 +332,43 @@ class SpotlightService:
         )
         flusher = Flusher()
         self.tree.state = "running"
+        inputs_done = trio.Event()
+        if self.recorder is not None:
+            self.recorder.inputs_done = inputs_done
+
+        async def run_market(
+            *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+        ) -> None:
+            # The recorder's last flush waits for this: everything ingested is recorded.
+            try:
+                if self.redis is None:
+                    await supervise(
+                        self.tree,
+                        "market",
+                        "supervisor",
+                        market.run,
+                        self.restart_policy,
+                        task_status=task_status,
+                    )
+                else:
+                    self.lease = LeaderLease(
+                        self.redis,
+                        s.lease_ttl_s,
+                        market.run,
+                        self.restart_policy,
+                        partial(self._before_leading, source),
+                    )
+                    await supervise(
+                        self.tree,
+                        "leader",
+                        "lease",
+                        self.lease.run,
+                        self.restart_policy,
+                        task_status=task_status,
+                    )
+            finally:
+                inputs_done.set()
+
         try:
             async with trio.open_nursery() as nursery:
                 if self.recorder is not None:
@@ -245,14 +376,7 @@ class SpotlightService:
                         supervise, self.tree, "recorder", "recorder", self.recorder.run
                     )
                 await nursery.start(supervise, self.tree, "replays", "manager", self.replays.run)
-                await nursery.start(
-                    supervise,
-                    self.tree,
-                    "market",
-                    "supervisor",
-                    market.run,
-                    self.restart_policy,
-                )
+                await nursery.start(run_market)
                 await nursery.start(supervise, self.tree, "flusher", "flusher", flusher.run)
                 self.clients.flusher = flusher
                 await nursery.start(
@@ -269,6 +393,23 @@ class SpotlightService:
             self.ready = False
             self.tree.state = "stopped"
 
+    async def _before_leading(self, source: MarketSource) -> None:
+        """A node taking over the market starts at the present (see SimulatedSource)."""
+        if isinstance(source, SimulatedSource):
+            await source.catch_up(self.clock.now_ms())
+
+    def scale_out(self) -> dict[str, Any]:
+        """The backend, this node and its role, for /api/diag and /health."""
+        if self.redis is None:
+            return {"backend": "memory", "node": self.node_id}
+        return {
+            "backend": "redis",
+            "node": self.node_id,
+            **self.redis.health(),
+            "lease": self.lease.stats() if self.lease is not None else None,
+            "mirror": self.mirror.stats(),
+        }
+
     def begin_shutdown(self) -> int:
         """Tell every streaming client to reconnect; returns how many were told."""
         self.shutting_down = True
@@ -284,6 +425,7 @@ class SpotlightService:
         return {
             "timestamp": self.clock.now_ms(),
             "epoch": self.epoch.to_json(),
+            "scaleOut": self.scale_out(),
             "market": {
                 "source": self.source_kind,
                 "reason": self.source_reason,

@@ -34,7 +34,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "clients",  # per-client actors: inboxes, writers, shared chunks
         "service",  # the root actor
         "web",  # the Quart surface and the raw-socket streams
-        "server",  # binds the socket, routes connections
+        "server workers",  # binds the socket, routes connections; N processes on one port
         "__main__",  # the command line
     )
 )

@@ -37,7 +37,7 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from spotlight.clients.session import ClientRegistry, ClientSession
 from spotlight.hub.event import Event
 from spotlight.hub.hub import Hub
-from spotlight.metrics import Metrics
+from spotlight.metrics import Metrics, WriteStats
 from spotlight.protocol.close import CloseReason, close_reason
 from spotlight.protocol.framing import Framing
 from spotlight.protocol.resume import EventId, Reset, decide
@@ -70,6 +70,7 @@ class Stream:
         "_stats",
         "closed",
         "done",
+        "epoch",
         "framing",
         "hub",
         "metrics",
@@ -101,6 +102,10 @@ class Stream:
         # Called when a heartbeat is due, before the chunk is built (a WebSocket pings and
         # checks that its peer is alive here).
         self.on_heartbeat: Callable[[], None] | None = None
+        # The epoch this stream's positions belong to. The hub's can change under a live
+        # stream (the Redis backend adopting a new epoch closes it): its closing message must
+        # still carry an id of its own epoch, never the new epoch with an old seq.
+        self.epoch = hub.epoch.id
         self._queue: list[tuple[int, object, int]] = []  # (kind, item, position)
         self._queued_bytes = 0
         self._queued_events = 0
@@ -135,6 +140,7 @@ class Stream:
             inbox.group.leave_now(inbox, resubscribe=False)
         if not self._started:
             self._started = True
+            self.epoch = hub.epoch.id
             prelude = self.framing.prelude(self.retry_ms)
             if prelude:
                 self._put(_RAW, prelude, 0, len(prelude))
@@ -286,6 +292,38 @@ class Stream:
             return chunk + self._heartbeat_frame()
         return chunk
 
+    # -- the shared-chunk fast path (clients/stream_group.py, clients/socket_stream.py) --
+    @property
+    def write_stats(self) -> WriteStats:
+        return self._stats
+
+    def shared_ready(self) -> bool:
+        """Nothing of its own to add to a group's burst: the burst's bytes go as they are."""
+        inbox = self.session.inbox
+        return not (self._queue or inbox.heartbeat_due or inbox.closed_reason is not None)
+
+    def wrote_shared(self, events: int, last_seq: int) -> None:
+        """A group's burst is fully written: this client's own counters. The group records
+        the write statistics once for the pass (``WriteStats.record_many``)."""
+        session = self.session
+        session.writes += 1
+        if events:
+            session.delivered += events
+            if last_seq > session.last_seq:  # a heartbeat in this burst may be further on
+                session.last_seq = last_seq
+
+    def took_shared(self, events: int, oldest: float, last_seq: int) -> None:
+        """A group's burst is this client's to finish on its own: ``wrote`` accounts for it."""
+        self._chunk_events = events
+        if events:
+            self._chunk_oldest = oldest
+            self.session.last_seq = last_seq
+
+    def add_conflated(self, n: int) -> None:
+        """Its group's queue superseded ``n`` events (already added to the inbox's count)."""
+        self._conflated.inc(n)
+        self._reported_conflated += n
+
     def wrote(self) -> None:
         """The last chunk from ``next_chunk`` (or ``shared_chunk``) is fully written."""
         session = self.session
@@ -372,7 +410,7 @@ class Stream:
             inbox.close("slow-bytes", dropped=True)
 
     def _control(self, type: str, payload: object, position: int) -> bytes:
-        return self.framing.control(type, payload, self.hub.epoch.id, position)
+        return self.framing.control(type, payload, self.epoch, position)
 
     def _heartbeat_frame(self) -> bytes:
         session = self.session

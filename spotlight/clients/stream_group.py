@@ -31,20 +31,35 @@ WebSocket group's chunk carry the same events in their own envelopes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from typing import Protocol
 
 from spotlight.clients.flusher import FlushScheduler
 from spotlight.clients.inbox import ClientInbox
 from spotlight.hub.event import Event
 from spotlight.hub.hub import Hub
+from spotlight.metrics import WriteStats
 from spotlight.protocol.framing import Framing
 
-__all__ = ["SharedWrite", "StreamGroup", "StreamGroups"]
+__all__ = ["Member", "StreamGroup", "StreamGroups"]
 
-# A member's write of the burst: (chunk, events in it, publish time of the oldest, last seq).
-# True: fully written, the member stays. False: not fully written (the rest is the member's
-# own task's to finish): the member leaves the group.
-SharedWrite = Callable[[bytes, int, float, int], bool]
+
+class Member(Protocol):
+    """A member's side of the group's pass (clients/socket_stream.py implements it).
+
+    ``write(chunk, events, oldest, last_seq)``: True when the burst is fully written and the
+    member's own counters (writes, delivered, position) are updated; the group records the
+    pass's write statistics once for all of them (``stats``). False: not fully written (the
+    rest, or the whole chunk, is the member's own task's to finish, with its accounting):
+    the member leaves the group. ``add_conflated(n)``: the group's queue superseded ``n``
+    events this member would have had.
+    """
+
+    stats: WriteStats
+
+    def write(self, chunk: bytes, events: int, oldest: float, last_seq: int) -> bool: ...
+
+    def add_conflated(self, n: int) -> None: ...
 
 
 class _GroupQueue(ClientInbox):
@@ -87,16 +102,16 @@ class StreamGroup:
         self.framing = framing
         self.queue = _GroupQueue(self, max_bytes, max_age_s)
         self.queue.attach(flusher)
-        # Insertion-ordered, O(1) removal; the value is the member's write of a burst.
-        self.members: dict[ClientInbox, SharedWrite] = {}
+        # Insertion-ordered, O(1) removal; the value writes a burst to that member.
+        self.members: dict[ClientInbox, Member] = {}
         self._conflated = 0  # the queue's conflation count already passed on to members
         self._heartbeats = False  # some member has a heartbeat due
         hub.subscribe(self.queue, topics)
 
-    def join(self, inbox: ClientInbox, write: SharedWrite) -> None:
+    def join(self, inbox: ClientInbox, member: Member) -> None:
         self.hub.unsubscribe(inbox)
         inbox.group = self
-        self.members[inbox] = write
+        self.members[inbox] = member
         self.groups.joins += 1
 
     def leave(self, inbox: ClientInbox, events: Sequence[Event], *, resubscribe: bool) -> None:
@@ -137,17 +152,27 @@ class StreamGroup:
         conflated = self.queue.conflated - self._conflated
         if conflated:
             self._conflated = self.queue.conflated
-            for inbox in self.members:
+            for inbox, member in self.members.items():
                 inbox.conflated += conflated
-        for inbox, write in list(self.members.items()):
+                member.add_conflated(conflated)
+        written = 0
+        stats: WriteStats | None = None
+        for inbox, member in list(self.members.items()):
             if not n and not inbox.heartbeat_due:
                 continue
             if not inbox.writer_parked:
                 # Its task is busy (being cancelled, say): it gets the burst on its own.
                 self.leave(inbox, events, resubscribe=True)
-            elif not write(chunk, n, oldest, last):
+            elif member.write(chunk, n, oldest, last):
+                written += 1
+                stats = member.stats
+            else:
                 self.leave(inbox, (), resubscribe=True)
                 inbox.wake_writer()
+        if n and stats is not None:
+            # One record for the pass: every member's write completed by now, so this is
+            # each one's publish-to-write latency or a little more (never less).
+            stats.record_many(n, self.hub.clock() - oldest, written)
 
     def dissolve(self, reason: str, events: Sequence[Event], lost: int) -> None:
         """The group's queue closed: close every member with ``reason``."""
@@ -179,7 +204,7 @@ class StreamGroups:
         topics: tuple[str, ...],
         framing: Framing,
         inbox: ClientInbox,
-        write: SharedWrite,
+        member: Member,
     ) -> bool:
         """Join the group of ``topics`` on ``hub`` in ``framing`` if ``inbox`` is in step.
 
@@ -206,7 +231,7 @@ class StreamGroups:
             group = self._groups[key] = StreamGroup(
                 self, hub, topics, framing, flusher, inbox.max_bytes, inbox.max_age_s
             )
-        group.join(inbox, write)
+        group.join(inbox, member)
         return True
 
     def forget(self, group: StreamGroup) -> None:

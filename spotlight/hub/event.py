@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import orjson
 
-__all__ = ["Event", "encode_event", "format_event_id", "ws_frame"]
+__all__ = ["Event", "encode_event", "format_event_id", "frame_event", "ws_frame"]
 
 # RFC 6455 section 5.2: FIN + opcode in the first byte; text is 0x1, binary 0x2.
 WS_TEXT = 0x1
@@ -50,7 +50,7 @@ class Event:
     data: bytes  # the JSON payload
     sse: bytes  # complete SSE frame, terminated by a blank line
     ws: bytes  # complete WebSocket text frame (header + UTF-8 JSON message)
-    size: int  # bytes this event costs a client queue (its SSE frame, the larger framing)
+    size: int  # bytes this event costs a client queue: the larger of its two framings
 
 
 def encode_event(
@@ -62,7 +62,19 @@ def encode_event(
     published: float,
     conflate_key: str | None = None,
 ) -> Event:
-    data = orjson.dumps(payload)
+    return frame_event(epoch, seq, type, topic, orjson.dumps(payload), published, conflate_key)
+
+
+def frame_event(
+    epoch: str,
+    seq: int,
+    type: str,
+    topic: str,
+    data: bytes,
+    published: float,
+    conflate_key: str | None = None,
+) -> Event:
+    """An event from its already-encoded JSON payload (what a shared backend stores)."""
     eid = format_event_id(epoch, seq).encode()
     t = type.encode()
     sse = b"id: " + eid + b"\nevent: " + t + b"\ndata: " + data + b"\n\n"
@@ -77,4 +89,5 @@ def encode_event(
         + data
         + b"}"
     )
-    return Event(seq, type, topic, conflate_key, published, data, sse, ws, len(sse))
+    size = len(ws) if len(ws) > len(sse) else len(sse)
+    return Event(seq, type, topic, conflate_key, published, data, sse, ws, size)

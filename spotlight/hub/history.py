@@ -40,6 +40,12 @@ class History:
         self.bytes += event.size
         self.trim(event.published)
 
+    def clear(self) -> None:
+        """Forget every event (a new epoch, or a window reloaded from a shared backend)."""
+        self.evicted += len(self._events)
+        self._events.clear()
+        self.bytes = 0
+
     def trim(self, now: float) -> None:
         """Drop events older than ``max_age_s`` at hub time ``now``."""
         horizon = now - self.max_age_s

@@ -1,10 +1,10 @@
 """The simulator as a live source: deliver its ticks in bursts on a fixed time grid.
 
-Every ``burst_ms`` the driver wakes at the grid point, takes every tick the simulator
-scheduled up to it and stamps them with the burst time, the way a consolidated feed delivers
-a packet. Bursts are what make fan-out cheap (one write per client per burst), and stamping
-at the burst time means an event's ``t`` is when it was published: the benchmark measures
-publish-to-receive latency from it directly.
+On a grid of ``burst_ms`` the driver wakes at the grid point of the next scheduled tick,
+takes every tick the simulator scheduled up to it and stamps them with the burst time, the
+way a consolidated feed delivers a packet. Bursts are what make fan-out cheap (one write per
+client per burst), and stamping at the burst time means an event's ``t`` is when it was
+published: the benchmark measures publish-to-receive latency from it directly.
 
 The schedule of ticks is a pure function of (seed, start time), so the feed is deterministic;
 only the burst stamping depends on ``burst_ms``.
@@ -83,6 +83,16 @@ class SimulatedSource:
     def diag(self) -> dict[str, Any]:
         return {"bursts": self.bursts, "ticks": self.ticks}
 
+    async def catch_up(self, now_ms: int) -> list[Tick]:
+        """Every tick scheduled up to ``now_ms``, unpublished (off the event loop).
+
+        With the Redis backend every node's simulator shares one market path (seed and
+        epoch start), so a follower rebuilds the leader's bars from them at start, and a
+        node taking over the market starts from the present instead of bursting out the
+        ticks scheduled while it was following (the leader published those already).
+        """
+        return list(await trio.to_thread.run_sync(self.simulator.advance, now_ms))
+
     async def backfill(self) -> Mapping[str, Sequence[Bar]]:
         # Generating days of history takes a few hundred ms: off the event loop.
         return await trio.to_thread.run_sync(self.simulator.history)
@@ -99,13 +109,20 @@ class SimulatedSource:
         await sink(
             [SourceStatus("simulated", "simulated", "no MASSIVE_API_KEY", (), self.clock.now_ms())]
         )
+        burst = self.burst_ms
         while True:
             now = self.clock.now_s()
-            at = (int(now * 1000) // self.burst_ms + 1) * self.burst_ms
+            now_ms = int(now * 1000)
+            # Wake at the grid point of the next scheduled tick, not at every grid point:
+            # with 1 ms bursts and a quiet market that is the difference between 1,000
+            # wake-ups a second and a few. The schedule is the simulator's, so the ticks and
+            # their burst stamps are the same either way. At most a second's sleep at once.
+            due = min(self.simulator.next_tick_ms(), now_ms + 1000.0)
+            at = -(-max(int(due), now_ms + 1) // burst) * burst
             await trio.sleep(at / 1000 - now)
             ticks = [_stamp(t, at) for t in self.simulator.advance(at)]
-            self.bursts += 1
             if ticks:
+                self.bursts += 1
                 self.ticks += len(ticks)
                 await sink(ticks)
 

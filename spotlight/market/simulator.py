@@ -423,6 +423,11 @@ class MarketSimulator:
 
     # -- live ---------------------------------------------------------------------------
 
+    def next_tick_ms(self) -> float:
+        """The ``ts_ms`` of the next tick ``advance`` will return (``math.inf``: none)."""
+        due = min((min(s.next_trade, s.next_quote) for s in self._live), default=math.inf)
+        return math.inf if due == math.inf else float(max(int(due), self._now + 1))
+
     def advance(self, now_ms: int) -> list[Trade | Quote]:
         """All ticks with ``start_ms <= ts_ms <= now_ms`` not yet returned, by ``ts_ms``
         (ties: config symbol order, then generation order). Returns ``[]`` if ``now_ms``

@@ -39,6 +39,30 @@ CLOSE_REASONS: dict[str, CloseReason] = {
             "server is restarting or shutting down; reconnect with Last-Event-ID",
         ),
         CloseReason(
+            "epoch-changed",
+            4012,
+            True,
+            "shutdown",
+            "the shared stream started over (Redis lost its data); reconnect with "
+            "Last-Event-ID: a reset with reason epoch-changed and a fresh snapshot follow",
+        ),
+        CloseReason(
+            "resync",
+            4013,
+            True,
+            "shutdown",
+            "this node fell too far behind the shared stream and reloaded it; reconnect "
+            "with Last-Event-ID to resume",
+        ),
+        CloseReason(
+            "degraded",
+            4014,
+            True,
+            "shutdown",
+            "this node cannot reach the shared stream (Redis) right now; retry shortly or "
+            "use another node",
+        ),
+        CloseReason(
             "slow-bytes",
             4008,
             True,

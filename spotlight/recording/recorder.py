@@ -102,6 +102,10 @@ class Recorder:
         self.capture = capture
         self.config = config or RecorderConfig()
         self._pending: list[tuple[int, str, Any]] = []
+        # Set by the owner once nothing can hand over records any more (the market's actors
+        # have stopped): the last flush waits for it, so a batch the pipeline ingests while
+        # everything is being cancelled is still recorded.
+        self.inputs_done: trio.Event | None = None
         self._date_end_ms = 0  # records at or after this start a new segment
         self._writer: JournalWriter | None = None
         self.records = 0
@@ -152,9 +156,12 @@ class Recorder:
                     next_prune = trio.current_time() + PRUNE_EVERY_S
                     await self._prune_now()
         finally:
-            # Whatever accumulated since the last flush is written on the way out (bounded).
+            # Whatever accumulated since the last flush is written on the way out (bounded),
+            # once the inputs have stopped.
             with trio.move_on_after(5) as scope:
                 scope.shield = True
+                if self.inputs_done is not None:
+                    await self.inputs_done.wait()
                 await self._flush()
             if self._writer is not None:
                 self._writer.close()

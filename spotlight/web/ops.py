@@ -16,17 +16,27 @@ def install_ops_routes(app: Quart, service: SpotlightService) -> None:
     @app.get("/health")
     async def health() -> tuple[dict[str, Any], int]:
         # Liveness: answering at all means the event loop runs. Readiness is detail, so a
-        # load balancer can choose; 503 only while not ready (starting or shutting down).
-        ready = service.ready and not service.shutting_down
+        # load balancer can choose; 503 while not ready (starting or shutting down) and while
+        # degraded (Redis backend: this node cannot see the shared stream, so a balancer
+        # sends new clients to a node that can).
+        degraded = service.degraded
+        ready = service.ready and not service.shutting_down and not degraded
+        status = "ok" if ready else ("degraded" if degraded and service.ready else "not-ready")
         body = {
-            "status": "ok" if ready else "not-ready",
+            "status": status,
             "live": True,
             "ready": ready,
             "epoch": service.epoch.to_json(),
             "uptimeS": round(service.uptime_s(), 3),
             "checks": {
                 "market": {"source": service.source_kind, "running": service.ready},
-                "hub": {"lastSeq": service.hub.last_seq},
+                "hub": {
+                    "lastSeq": service.hub.last_seq,
+                    "backend": service.hub.backend.kind,
+                    **service.hub.backend.health(),
+                },
+                "node": service.node_id,
+                "leader": service.lease.is_leader if service.lease is not None else None,
                 "shuttingDown": service.shutting_down,
             },
         }

@@ -38,6 +38,7 @@ __all__ = [
     "REFRESH_WAIT_S",
     "SSE_PATH",
     "SSERequest",
+    "degraded_detail",
     "new_stream",
     "open_sse_stream",
     "parse_sse_request",
@@ -79,8 +80,19 @@ def parse_sse_request(
         raise ApiError.invalid(exc) from None
     if service.shutting_down:
         raise ApiError(503, "shutting_down", "server is restarting; reconnect shortly")
+    if feed is service.live and service.degraded:
+        raise ApiError(503, "degraded", degraded_detail(service))
     topics = (*stream_topics(symbols, timeframe), *channels)
     return SSERequest(feed, symbols, timeframe, resume, topics, channels)
+
+
+def degraded_detail(service: SpotlightService) -> str:
+    """Why this node refuses live streams now (the Redis backend is unreachable)."""
+    reason = service.redis.reason if service.redis is not None else None
+    return (
+        f"this node cannot reach the shared stream ({reason or 'Redis unavailable'}) and will "
+        "not serve stale data as live; retry shortly or use another node"
+    )
 
 
 # A subscriber waits at most this long for a stale price to be fetched before its snapshot

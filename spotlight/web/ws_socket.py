@@ -43,7 +43,7 @@ from spotlight.protocol.ws_frames import close_frame
 from spotlight.service import SpotlightService
 from spotlight.web.errors import ApiError
 from spotlight.web.sse_socket import error_response, peer_address
-from spotlight.web.stream_request import new_stream
+from spotlight.web.stream_request import degraded_detail, new_stream
 
 __all__ = ["Handler", "WSEndpoint", "serve_ws_socket"]
 
@@ -157,9 +157,13 @@ async def _upgrade(
         return None
     try:
         feed = endpoint.feed(service, query)
+        if feed is service.live and service.degraded:
+            # Never stale data as live: with Redis unreachable this node has no live stream.
+            raise ApiError(503, "degraded", degraded_detail(service))
     except ApiError as exc:
         message = WS.control("error", {"error": exc.error, "detail": exc.detail}, "0", 0)
-        code = close_reason("replay-ended" if exc.status == 404 else "bad-request").ws_code
+        reason = {404: "replay-ended", 503: "degraded"}.get(exc.status, "bad-request")
+        code = close_reason(reason).ws_code
         await _refuse(sock, accept + message, code, exc.error)
         return None
     return accept, feed, peer

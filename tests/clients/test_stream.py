@@ -54,7 +54,9 @@ class Rig:
         return Stream(self.hub, session, self.registry, self.metrics, self.framing, 1500)
 
     def tick(self, topic: str, value: object) -> int:
-        return self.hub.publish("tick", topic, value).seq
+        event = self.hub.publish("tick", topic, value)
+        assert event is not None  # the memory backend sequences at once
+        return event.seq
 
     def read(self, chunk: bytes | None) -> list[Msg]:
         """The messages in a chunk, as (type, position, payload), whatever the framing."""
