@@ -56,6 +56,7 @@ PURE = [
     "protocol/ws_frames.py",
     "protocol/ws_commands.py",
     "clients/stream.py",
+    "clients/stream_queue.py",
     "clients/ws_inbound.py",
     "market/simulator.py",
     "market/simulated_tape.py",

@@ -35,7 +35,7 @@ import heapq
 from collections.abc import AsyncGenerator, Callable, Sequence
 
 from spotlight.clients.session import ClientRegistry, ClientSession
-from spotlight.hub.event import Event
+from spotlight.clients.stream_queue import OutQueue
 from spotlight.hub.hub import Hub
 from spotlight.metrics import Metrics, WriteStats
 from spotlight.protocol.close import CloseReason, close_reason
@@ -50,11 +50,6 @@ __all__ = ["MAX_QUEUED_OUT_FACTOR", "Stream", "stream_chunks"]
 # inbox; a client that keeps asking while never reading still cannot grow it without end.
 MAX_QUEUED_OUT_FACTOR = 16
 
-# Queue items: a pending event (counted as delivered when written, with its latency), a
-# replayed one (counted at subscribe), prebuilt bytes at a position, a reply framed when the
-# chunk is built, or raw transport bytes (position unchanged).
-_EVENT, _REPLAYED, _AT, _REPLY, _RAW = 0, 1, 2, 3, 4
-
 
 class Stream:
     __slots__ = (
@@ -63,8 +58,6 @@ class Stream:
         "_conflated",
         "_finished",
         "_queue",
-        "_queued_bytes",
-        "_queued_events",
         "_reported_conflated",
         "_started",
         "_stats",
@@ -106,9 +99,7 @@ class Stream:
         # stream (the Redis backend adopting a new epoch closes it): its closing message must
         # still carry an id of its own epoch, never the new epoch with an old seq.
         self.epoch = hub.epoch.id
-        self._queue: list[tuple[int, object, int]] = []  # (kind, item, position)
-        self._queued_bytes = 0
-        self._queued_events = 0
+        self._queue = OutQueue()  # what it holds outside its inbox (clients/stream_queue.py)
         self._started = False
         self._stats = metrics.writes[framing.name]
         self._conflated = metrics.dropped[framing.name].labels("conflated")
@@ -143,7 +134,7 @@ class Stream:
             self.epoch = hub.epoch.id
             prelude = self.framing.prelude(self.retry_ms)
             if prelude:
-                self._put(_RAW, prelude, 0, len(prelude))
+                self._queue.raw(prelude)
         new = tuple(t for t in topics if t not in session.topics)
         pending = inbox.drain()
         decision = (
@@ -152,7 +143,7 @@ class Stream:
             else decide(resume, hub.epoch.id, hub.last_seq, hub.history, new or tuple(topics))
         )
         if decision is None or isinstance(decision, Reset):
-            self._queue_events(pending, _EVENT)
+            self._queue.events(pending)
             if decision is not None and resume is not None:
                 self._put_control(
                     "reset",
@@ -168,16 +159,16 @@ class Stream:
             replay = decision.events
             if pending:
                 merged = heapq.merge(
-                    ((e.seq, _EVENT, e) for e in pending),
-                    ((e.seq, _REPLAYED, e) for e in replay),
+                    ((e.seq, 0, e) for e in pending),
+                    ((e.seq, 1, e) for e in replay),  # 1: replayed
                 )
                 last = -1
                 for seq, kind, e in merged:
                     if seq != last:  # re-subscribing a topic: pending and replayed overlap
-                        self._queue_events((e,), kind)
+                        self._queue.events((e,), replayed=kind == 1)
                     last = seq
             else:
-                self._queue_events(replay, _REPLAYED)
+                self._queue.events(replay, replayed=True)
             session.delivered += len(replay)  # replayed: counted here, not as write latency
         session.last_seq = hub.last_seq
         if session.topics:
@@ -202,14 +193,14 @@ class Stream:
     def send_control(self, type: str, payload: object) -> None:
         """A per-connection reply, after what is already queued for this client."""
         self._leave_group()
-        self._put(_REPLY, (type, payload), 0, 64)
+        self._queue.reply(type, payload)
         self._check_bound()
         self.session.inbox.nudge()
 
     def send_raw(self, data: bytes) -> None:
         """Transport bytes (a WebSocket pong or ping), written with the next chunk."""
         self._leave_group()
-        self._put(_RAW, data, 0, len(data))
+        self._queue.raw(data)
         self._check_bound()
         self.session.inbox.nudge()
 
@@ -230,7 +221,10 @@ class Stream:
         events = 0
         oldest = 0.0
         if self._queue:
-            parts, events, oldest = self._take_queue()
+            parts, events, oldest, position = self._queue.take(
+                session.last_seq, self.framing.event, self._control
+            )
+            session.last_seq = position
         pending = inbox.drain()
         if pending:
             event_bytes = self.framing.event
@@ -358,55 +352,13 @@ class Stream:
         if inbox.group is not None:
             inbox.group.leave_now(inbox, resubscribe=True)
 
-    def _put(self, kind: int, item: object, position: int, size: int) -> None:
-        self._queue.append((kind, item, position))
-        self._queued_bytes += size
-
     def _put_control(self, type: str, payload: object) -> None:
-        frame = self._control(type, payload, self.hub.last_seq)
-        self._put(_AT, frame, self.hub.last_seq, len(frame))
-
-    def _queue_events(self, events: Sequence[Event], kind: int) -> None:
-        for e in events:
-            self._put(kind, e, e.seq, e.size)
-        if kind == _EVENT:
-            self._queued_events += len(events)
-
-    def _take_queue(self) -> tuple[list[bytes], int, float]:
-        """The queue as bytes, replies framed at the position reached before each."""
-        queue, self._queue = self._queue, []
-        self._queued_bytes = 0
-        counted, self._queued_events = self._queued_events, 0
-        position = self.session.last_seq
-        event_bytes = self.framing.event
-        parts: list[bytes] = []
-        oldest = 0.0
-        for kind, item, at in queue:
-            if kind in (_EVENT, _REPLAYED):
-                assert isinstance(item, Event)
-                parts.append(event_bytes(item))
-                if kind == _EVENT and not oldest:
-                    oldest = item.published
-                position = max(position, at)
-            elif kind == _AT:
-                assert isinstance(item, bytes)
-                parts.append(item)
-                position = max(position, at)
-            elif kind == _REPLY:
-                assert isinstance(item, tuple)
-                parts.append(self._control(item[0], item[1], position))
-            else:
-                assert isinstance(item, bytes)
-                parts.append(item)
-        self.session.last_seq = max(self.session.last_seq, position)
-        return parts, counted, oldest
+        self._queue.framed(self._control(type, payload, self.hub.last_seq), self.hub.last_seq)
 
     def _check_bound(self) -> None:
         inbox = self.session.inbox
-        if self._queued_bytes > MAX_QUEUED_OUT_FACTOR * inbox.max_bytes:
-            inbox.dropped += len(self._queue)
-            self._queue.clear()
-            self._queued_bytes = self._queued_events = 0
+        if self._queue.bytes > MAX_QUEUED_OUT_FACTOR * inbox.max_bytes:
+            inbox.dropped += self._queue.clear()
             inbox.close("slow-bytes", dropped=True)
 
     def _control(self, type: str, payload: object, position: int) -> bytes:
