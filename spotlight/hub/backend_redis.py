@@ -1,11 +1,7 @@
 """The Redis backend: one sequence, one history and one epoch shared by every node.
 
-Publishing (the market leader's node only; engine/leader.py holds the lease):
-``publish`` encodes the payload once and appends it to a bounded outbound queue, without
-awaiting. The writer task drains the queue in batches, one PUBLISH script call per batch
-(redis_scripts.py): epoch and fencing-token checks, INCRBY, one XADD per event with the seq
-as its entry id, trim by count and by age, all atomic. A batch carries a number, so a retry
-after a lost reply is applied once.
+Publishing (the market leader's node only; engine/leader.py holds the lease): a bounded
+outbound queue drained in batches by one atomic script call each (redis_outbound.py).
 
 Delivering (every node): one reader task per node (XREAD BLOCK) delivers each entry to the
 local hub (``Hub.deliver``: history, inboxes, shared chunks, transports as before) after
@@ -31,81 +27,53 @@ streams get everything they missed, exactly.
 from __future__ import annotations
 
 import logging
-import secrets
 import time
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import coredis
 import coredis.exceptions
-import orjson
 import trio
 from coredis.retry import NoRetryPolicy
 
 from spotlight.hub import redis_scripts
 from spotlight.hub.epoch import Epoch
 from spotlight.hub.event import Event, frame_event
+from spotlight.hub.redis_common import (
+    UNAVAILABLE,
+    Fields,
+    RedisConfig,
+    RedisUnavailable,
+    Resync,
+    epoch_value,
+    failure_kind,
+    leaf,
+    new_node_id,
+    parse_epoch,
+    seq_of,
+)
+from spotlight.hub.redis_outbound import Outbound
 from spotlight.runtime.backoff import Backoff
 from spotlight.runtime.tree import ActorNode
 
 if TYPE_CHECKING:
     from spotlight.hub.hub import Hub
 
-__all__ = ["RedisBackend", "RedisConfig", "RedisUnavailable"]
+__all__ = ["RedisBackend", "RedisConfig", "RedisUnavailable", "Resync", "new_node_id"]
 
 log = logging.getLogger(__name__)
 
-# Events per PUBLISH call: large enough that a burst is one round trip (~170k publishes/s
-# measured with 100 per call), small enough that one call holds Redis for well under 1 ms.
-BATCH_EVENTS = 256
 # Entries per XREAD/XRANGE reply: bounds one reply's memory and one delivery step.
 READ_COUNT = 1024
 # How long one XREAD blocks when nothing is published; the epoch and counter are checked
 # at least this often, which bounds how long a silent data loss goes unnoticed.
 BLOCK_MS = 500
-# Queued events older than this are dropped, not published: a publish that could not reach
-# Redis for this long is no longer news (and its lease has likely expired anyway).
-OUTBOUND_MAX_AGE_S = 10.0
 # The clock difference between Redis and this node that an event's age may absorb; beyond
 # it the age is clamped (a node whose clock is off must not age events out at once).
 MAX_CLOCK_SKEW_S = 60.0
 
 Trigger = Callable[[str], None]
-Fields = Mapping[Any, Any]  # a stream entry's field -> value (bytes; coredis types it wider)
-
-
-class RedisUnavailable(Exception):
-    """Redis cannot be reached right now (the node is degraded)."""
-
-
-class _Resync(Exception):
-    """The stream changed under this node (epoch, lost suffix, unrepairable gap)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RedisConfig:
-    url: str
-    prefix: str  # key namespace: several deployments can share one Redis
-    node_id: str  # this process, in leases and batch keys; unique per process
-    max_events: int  # the stream's length bound (approximate trim: Redis keeps a bit more)
-    max_age_s: float
-    timeout_s: float  # a command slower than this counts as Redis being unreachable
-    outbound_events: int  # the outbound queue's bound (the oldest are dropped beyond it)
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}:{name}"
-
-
-@dataclass(slots=True)
-class _Pending:
-    type: str
-    topic: str
-    conflate_key: str
-    data: bytes
-    fence: str
-    queued: float  # monotonic
 
 
 class RedisBackend:
@@ -122,9 +90,7 @@ class RedisBackend:
     ) -> None:
         self.config = config
         self.hub: Hub | None = None  # set by ``run``
-        # The lease value while this node leads (engine/leader.py), else None: publishes
-        # carry it and the PUBLISH script refuses any that is not the current lease.
-        self.fence: str | None = None
+        self.outbound = Outbound(config)
         self.state = "starting"  # "starting" | "ok" | "degraded"
         self.reason: str | None = "connecting to Redis"
         self.since = time.time()
@@ -133,15 +99,10 @@ class RedisBackend:
         self._on_foreign = on_foreign  # every event published by another node (the mirror)
         self._wall_ms = wall_ms
         self._redis: coredis.Redis[bytes] | None = None
-        self._outbound: deque[_Pending] = deque()
-        self._inflight: tuple[int, list[_Pending]] | None = None
-        self._batch_no = 0
-        self._wake = trio.Event()
         self._synced = False
         self._last_sig: tuple[bytes, bytes] | None = None  # (w, f) of the last delivered entry
         self._scripts: dict[str, Any] = {}
         self.counts: dict[str, int] = {
-            "published": 0,
             "delivered": 0,
             "duplicates": 0,
             "gaps": 0,
@@ -152,39 +113,26 @@ class RedisBackend:
             "reconnects": 0,
             "errors": 0,
         }
-        self.dropped: dict[str, int] = {
-            "not-leader": 0,
-            "overflow": 0,
-            "stale": 0,
-            "fenced": 0,
-            "epoch-changed": 0,
-            "deposed": 0,
-        }
+        self.dropped = self.outbound.dropped
 
-    # -- the publishing side (synchronous) ---------------------------------------------------
+    # -- the publishing side (synchronous: redis_outbound.py) -------------------------------
+    @property
+    def fence(self) -> str | None:
+        """The lease value while this node leads (engine/leader.py), else None."""
+        return self.outbound.fence
+
+    @fence.setter
+    def fence(self, value: str | None) -> None:
+        self.outbound.fence = value
+
     def publish(
         self, hub: Hub, type: str, topic: str, payload: object, conflate_key: str | None
     ) -> None:
-        fence = self.fence
-        if fence is None:
-            self.dropped["not-leader"] += 1
-            return
-        q = self._outbound
-        if len(q) >= self.config.outbound_events:
-            q.popleft()
-            self.dropped["overflow"] += 1
-        q.append(
-            _Pending(type, topic, conflate_key or "", orjson.dumps(payload), fence, hub.clock())
-        )
-        self._wake.set()
+        self.outbound.publish(hub, type, topic, payload, conflate_key)
 
     def drop_outbound(self, reason: str) -> int:
         """Forget every queued event (the lease was lost: none of them can be published)."""
-        n = len(self._outbound) + (len(self._inflight[1]) if self._inflight else 0)
-        self._outbound.clear()
-        self._inflight = None
-        self.dropped[reason] = self.dropped.get(reason, 0) + n
-        return n
+        return self.outbound.drop(reason)
 
     def health(self) -> dict[str, object]:
         return {
@@ -201,8 +149,9 @@ class RedisBackend:
             "prefix": self.config.prefix,
             **self.health(),
             **self.counts,
+            "published": self.outbound.published,
             "dropped": dict(self.dropped),
-            "outbound": len(self._outbound) + (len(self._inflight[1]) if self._inflight else 0),
+            "outbound": len(self.outbound),
             "outboundMax": self.config.outbound_events,
         }
 
@@ -215,7 +164,7 @@ class RedisBackend:
         try:
             with trio.fail_after(self.config.timeout_s):
                 return await self._script(r, name)(keys=list(keys), args=list(args))
-        except _UNAVAILABLE as exc:
+        except UNAVAILABLE as exc:
             raise RedisUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
     # -- the actor ---------------------------------------------------------------------------
@@ -245,21 +194,21 @@ class RedisBackend:
                         started = True
                         task_status.started()
                     async with trio.open_nursery() as nursery:
-                        nursery.start_soon(self._writer, r, hub)
+                        nursery.start_soon(self.outbound.run, partial(self._script, r), hub)
                         await self._reader(r, hub)
             except BaseException as exc:
-                kind = _failure_kind(exc)
+                kind = failure_kind(exc)
                 if kind is None:
                     raise
                 if kind == "resync":
                     self.counts["resyncs"] += 1
-                    log.warning("redis: resync: %s", _leaf(exc))
+                    log.warning("redis: resync: %s", leaf(exc))
                     continue
                 self.counts["errors"] += 1
-                leaf = _leaf(exc)
+                cause = leaf(exc)
                 self._set_state(
                     "degraded" if started else "starting",
-                    f"Redis unreachable: {type(leaf).__name__}: {str(leaf)[:200]}",
+                    f"Redis unreachable: {type(cause).__name__}: {str(cause)[:200]}",
                 )
             finally:
                 self._redis = None
@@ -300,16 +249,16 @@ class RedisBackend:
         keys = [cfg.key("epoch"), cfg.key("seq"), cfg.key("stream")]
         with trio.fail_after(cfg.timeout_s):
             value, counter = await self._script(r, "ENSURE_EPOCH")(
-                keys=keys, args=[_epoch_value(self._wall_ms())]
+                keys=keys, args=[epoch_value(self._wall_ms())]
             )
-        epoch = _parse_epoch(value)
+        epoch = parse_epoch(value)
         if self._synced and epoch.id == hub.epoch.id:
             if await self._lost_suffix(r, hub, int(counter)):
                 with trio.fail_after(cfg.timeout_s):
                     await self._script(r, "ROTATE_EPOCH")(
-                        keys=keys, args=[value, _epoch_value(self._wall_ms())]
+                        keys=keys, args=[value, epoch_value(self._wall_ms())]
                     )
-                raise _Resync("the stream lost events this node had delivered (failover?)")
+                raise Resync("the stream lost events this node had delivered (failover?)")
             return  # same stream: the reader catches up from hub.last_seq
         events = await self._load_window(r, hub, epoch)
         last = events[-1].seq if events else int(counter)
@@ -345,7 +294,7 @@ class RedisBackend:
             with trio.fail_after(self.config.timeout_s):
                 entries = await r.xrange(self.config.key("stream"), start, "+", count=READ_COUNT)
             for entry in entries:
-                seq = _seq_of(entry.identifier)
+                seq = seq_of(entry.identifier)
                 if out and seq != out[-1].seq + 1:
                     out.clear()  # keep only the consecutive tail (never expected)
                 f: Fields = entry.field_values
@@ -353,7 +302,7 @@ class RedisBackend:
                 self._last_sig = (f.get(b"w", b""), f.get(b"f", b""))
             if len(entries) < READ_COUNT:
                 break
-            start = f"{_seq_of(entries[-1].identifier) + 1}-0"
+            start = f"{seq_of(entries[-1].identifier) + 1}-0"
             await trio.lowlevel.checkpoint()
         if not out:
             self._last_sig = None
@@ -384,14 +333,14 @@ class RedisBackend:
                 e = pipe.get(cfg.key("epoch"))
                 c = pipe.get(cfg.key("seq"))
             value, counter = await e, await c
-        if value is None or _parse_epoch(value).id != hub.epoch.id:
-            raise _Resync("the stream's epoch changed")
+        if value is None or parse_epoch(value).id != hub.epoch.id:
+            raise Resync("the stream's epoch changed")
         if int(counter or 0) < hub.last_seq:
-            raise _Resync("the stream's counter went back")
+            raise Resync("the stream's counter went back")
 
     async def _deliver_all(self, r: coredis.Redis[bytes], hub: Hub, entries: Sequence[Any]) -> None:
         for entry in entries:
-            seq = _seq_of(entry.identifier)
+            seq = seq_of(entry.identifier)
             last = hub.last_seq
             if seq <= last:
                 self.counts["duplicates"] += 1
@@ -411,13 +360,13 @@ class RedisBackend:
             entries = await r.xrange(
                 self.config.key("stream"), f"{last + 1}-0", f"{seq - 1}-0", count=missing
             )
-        if len(entries) != missing or _seq_of(entries[0].identifier) != last + 1:
+        if len(entries) != missing or seq_of(entries[0].identifier) != last + 1:
             self._synced = False  # reload the window (same epoch): positions stay valid
             if self._on_epoch_change is not None:
                 self._on_epoch_change("resync")
-            raise _Resync(f"gap after seq {last} is no longer in the stream")
+            raise Resync(f"gap after seq {last} is no longer in the stream")
         for entry in entries:
-            self._deliver(hub, _seq_of(entry.identifier), entry.field_values)
+            self._deliver(hub, seq_of(entry.identifier), entry.field_values)
         self.counts["gapsRepaired"] += 1
         self.counts["gapEvents"] += missing
 
@@ -440,107 +389,3 @@ class RedisBackend:
         return frame_event(
             epoch, seq, f[b"y"].decode(), f[b"t"].decode(), f[b"d"], published, conflate
         )
-
-    # -- writer ------------------------------------------------------------------------------
-    async def _writer(self, r: coredis.Redis[bytes], hub: Hub) -> None:
-        cfg = self.config
-        keys = [cfg.key("epoch"), cfg.key("seq"), cfg.key("stream"), cfg.key("lease")]
-        batch_key = cfg.key(f"batch:{cfg.node_id}")
-        while True:
-            if self._inflight is None:
-                batch = self._take(hub)
-                if not batch:
-                    self._wake = trio.Event()
-                    await self._wake.wait()
-                    continue
-                self._batch_no += 1
-                self._inflight = (self._batch_no, batch)
-            number, batch = self._inflight
-            args: list[str | int | bytes] = [
-                self._epoch_value_of(hub),
-                batch[0].fence,
-                number,
-                cfg.max_events,
-                int(cfg.max_age_s * 1000),
-            ]
-            for p in batch:
-                args += [p.type, p.topic, p.conflate_key, p.data]
-            try:
-                with trio.fail_after(cfg.timeout_s):
-                    await self._script(r, "PUBLISH")(keys=[*keys, batch_key], args=args)
-            except coredis.exceptions.ResponseError as exc:
-                text = str(exc)
-                if "EPOCH" in text:
-                    self.drop_outbound("epoch-changed")
-                    raise _Resync("the stream's epoch changed under the writer") from None
-                if "FENCED" in text:
-                    self.dropped["fenced"] += len(batch)
-                    self._inflight = None
-                    continue
-                raise
-            self.counts["published"] += len(batch)
-            self._inflight = None
-
-    def _take(self, hub: Hub) -> list[_Pending]:
-        """The next batch: one fence per batch (the script checks one lease per call)."""
-        q = self._outbound
-        horizon = hub.clock() - OUTBOUND_MAX_AGE_S
-        while q and q[0].queued < horizon:
-            q.popleft()
-            self.dropped["stale"] += 1
-        out: list[_Pending] = []
-        while q and len(out) < BATCH_EVENTS and q[0].fence == (out[0].fence if out else q[0].fence):
-            out.append(q.popleft())
-        return out
-
-    def _epoch_value_of(self, hub: Hub) -> str:
-        return f"{hub.epoch.id}:{hub.epoch.start_ms}"
-
-
-# What losing Redis looks like from here: coredis's connection errors, timeouts (ours and
-# the socket's) and OS errors from connecting.
-_UNAVAILABLE = (coredis.exceptions.ConnectionError, TimeoutError, trio.TooSlowError, OSError)
-
-
-def _failure_kind(exc: BaseException) -> str | None:
-    """ "resync", "unavailable", or None for anything else (cancellation, bugs: re-raised).
-
-    coredis's client runs a task group of its own, so failures can arrive grouped."""
-    if isinstance(exc, BaseExceptionGroup):
-        kinds = {_failure_kind(e) for e in exc.exceptions}
-        if None in kinds:
-            return None
-        return "resync" if kinds == {"resync"} else "unavailable"
-    if isinstance(exc, _Resync):
-        return "resync"
-    if isinstance(exc, _UNAVAILABLE):
-        return "unavailable"
-    return None
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    return exc
-
-
-def _epoch_value(now_ms: int) -> str:
-    e = Epoch.new(now_ms)
-    return f"{e.id}:{e.start_ms}"
-
-
-def _parse_epoch(value: bytes | str) -> Epoch:
-    text = value.decode() if isinstance(value, bytes) else value
-    eid, _, start = text.partition(":")
-    return Epoch(eid, int(start or 0))
-
-
-def _seq_of(identifier: bytes | str) -> int:
-    text = identifier.decode() if isinstance(identifier, bytes) else identifier
-    return int(text.split("-", 1)[0])
-
-
-def new_node_id(hostname: str, pid: int) -> str:
-    """A process's id in leases and batch keys: host, pid and a random part (a restarted
-    process with a recycled pid is still another node)."""
-    return f"{hostname}-{pid}-{secrets.token_hex(3)}"

@@ -17,7 +17,7 @@ import trio
 from scaleout_support import RedisServer, redis_server
 
 from spotlight.hub import redis_scripts
-from spotlight.hub.backend_redis import RedisBackend, RedisConfig, _Resync
+from spotlight.hub.backend_redis import RedisBackend, RedisConfig, Resync
 from spotlight.hub.epoch import Epoch
 from spotlight.hub.event import Event
 from spotlight.hub.history import History
@@ -139,7 +139,7 @@ async def test_a_gap_is_repaired_from_the_stream_and_an_unrepairable_one_resyncs
         ]
         assert backend.counts["gaps"] == 1 and backend.counts["gapsRepaired"] == 1
         await r.xdel(f"{p}:stream", ["7-0"])  # 7 is gone from the stream as well
-        with pytest.raises(_Resync):
+        with pytest.raises(Resync):
             await backend._deliver_all(r, hub, [e[5], e[7]])
         assert hub.last_seq == 6 and changes == ["resync"]
 
@@ -169,7 +169,7 @@ async def test_a_replica_that_lost_a_suffix_is_detected_and_makes_a_new_epoch() 
         await r.xdel(f"{p}:stream", ["4-0", "5-0"])
         await r.set(f"{p}:seq", 3)
         await put("y:2", 1, 4)  # seqs 4..7, other events than this node delivered as 4, 5
-        with pytest.raises(_Resync):
+        with pytest.raises(Resync):
             await backend._sync(r, hub)  # what a reconnect does
         new = await r.get(f"{p}:epoch")
         assert new is not None and not new.decode().startswith(old)
