@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from hypo import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -212,7 +213,7 @@ def test_swapping_calls_and_puts_flips_every_sign(book: list[OptionPosition], sp
     assert key_levels(swapped).total_gex == pytest.approx(-key_levels(rows).total_gex, abs=1e-3)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(book=books, spot=st.floats(5950, 6050))
 def test_flip_is_where_the_profile_crosses_zero(book: list[OptionPosition], spot: float) -> None:
     grid = spot_grid(spot, 0.03, 0.5)

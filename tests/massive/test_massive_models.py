@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 import trio
+from hypo import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from massive_fixtures import CHAIN_ITEM, CONTRACT, INDICES, LAST_TRADE, Upstream, always, raw
@@ -186,7 +187,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(json_values)
 def test_junk_only_ever_raises_massive_data_error(junk: object) -> None:
     for parse in PARSERS:
@@ -203,7 +204,7 @@ def _near(base: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(_near(CHAIN_ITEM), _near(LAST_TRADE["results"]), _near(CONTRACT))  # type: ignore[arg-type]
 def test_near_valid_bodies_parse_or_raise_data_error(
     chain: dict[str, Any], trade: dict[str, Any], contract: dict[str, Any]
@@ -217,7 +218,7 @@ def test_near_valid_bodies_parse_or_raise_data_error(
             parse(body)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.binary(max_size=64) | json_values.map(orjson.dumps))
 def test_client_turns_any_200_body_into_data_or_a_massive_error(body: bytes) -> None:
     async def main() -> None:
