@@ -21,36 +21,20 @@ from typing import Any
 
 from spotlight.analytics.channels import gex_payload
 from spotlight.analytics.flow import FlowTracker
-from spotlight.analytics.session import SessionCalendar
+from spotlight.analytics.session import nyse_calendar
 from spotlight.domain.nytime import NY
 from spotlight.domain.options import OptionSnapshot
 from spotlight.market.simulated_options import OPTION_UNDERLYINGS, OptionBook
 from spotlight.market.simulated_tape import MarketData
 from spotlight.market.source import ChainJob
 
-__all__ = ["analyze", "forget"]
+__all__ = ["analyze", "forget", "nyse_calendar"]
 
 
 # Per engine context (the live analytics, each replay): the simulated market's option book
 # (it only moves forward in time, so a replay cannot share the live one) and the flow baseline.
 _books: dict[str, tuple[tuple[int, int, float], Any]] = {}
 _flows: dict[str, FlowTracker] = {}
-_calendars: dict[int, SessionCalendar] = {}  # {year: NYSE calendar of that year and the next}
-
-
-def nyse_calendar(year: int) -> SessionCalendar:
-    """Holidays and 13:00 early closes of ``year`` and ``year + 1`` (NYSE rules, so 0DTE
-    time to expiry is right on the day after Thanksgiving and on Christmas Eve)."""
-    from spotlight.domain.calendar import early_closes, holidays
-
-    cal = _calendars.get(year)
-    if cal is None:
-        years = (year, year + 1)
-        cal = _calendars[year] = SessionCalendar(
-            early_closes={d: dt.time(13, 0) for y in years for d in early_closes(y)},
-            holidays={d for y in years for d in holidays(y)},
-        )
-    return cal
 
 
 def _sim_chains(

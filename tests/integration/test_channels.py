@@ -31,7 +31,8 @@ async def test_one_subscription_captures_all_nine_channels() -> None:
     gex = seen["gex:SPX"]
     assert isinstance(gex, dict)
     assert gex["convention"]["unit"] == "USD per 1% move"
-    assert set(gex["buckets"]) == {"0dte", "all"}
+    assert set(gex["buckets"]) == {"0dte", "ex0dte", "all"}
+    assert gex["gammaLevels"]["bucket"] in {"0dte", "all"}
     assert gex["buckets"]["0dte"]["contracts"] > 0
     levels = seen["levels:update"]
     assert isinstance(levels, dict) and levels["levels"]
