@@ -437,7 +437,7 @@ class OptionBook:
             trade_price=trade_px,
             trade_size=float(1 + int(uu[9] ** 3 * 50)),
             trade_ms=trade_ms,
-            condition=209 if uu[5] < 0.8 else 227,
+            condition=_condition(uu[5]),
             prev_close=prev_close,
             day_open=open_,
             day_high=high,
@@ -481,6 +481,19 @@ class OptionBook:
         self.market.sync(now_ms)
         ctx = self.context(chain_ticker, now_ms)
         return [self.snapshot(c, ctx) for c in self.listing(chain_ticker, now_ms)]
+
+
+def _condition(u: float) -> int:
+    """The latest print's OPRA condition, as Massive numbers them: mostly automatic
+    executions (209), some multi-leg legs (232), ISO sweeps (219) and auctions (227), so flow
+    analytics see every kind of print they must tell apart (analytics/trade_conditions.py)."""
+    if u < 0.6:
+        return 209
+    if u < 0.75:
+        return 232
+    if u < 0.85:
+        return 219
+    return 227
 
 
 def _roundness(u: Underlying, strike: float) -> float:

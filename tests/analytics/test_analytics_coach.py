@@ -54,6 +54,8 @@ def alert(kind: str) -> FlowAlert:
         zero_dte=True,
         confidence="medium",
         ts_ms=T0,
+        extrinsic_premium=700_000.0,
+        directional_delta_notional=1_800_000_000.0,
     )
 
 
@@ -139,8 +141,8 @@ def test_large_flow_alerts_only() -> None:
     (msg,) = coach.observe(state(now_ms=T0 + MIN, flow_alerts=[alert("large_premium")]))
     assert (msg.kind, msg.severity) == ("flow", "alert")
     assert msg.text == (
-        "Large buy flow: 600 contracts of the 6000 call (2026-11-20), $750,000 premium, "
-        "delta notional $1,800,000,000."
+        "Large buy flow: 600 contracts of the 6000 call (2026-11-20), $750,000 premium "
+        "($700,000 time value), directional delta $1,800,000,000."
     )
     assert coach.observe(state(now_ms=T0 + 2 * MIN, flow_alerts=[alert("large_premium")])) == []
 
