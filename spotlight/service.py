@@ -183,6 +183,7 @@ class SpotlightService:
                 timeout_s=s.massive_timeout_s,
                 on_request=self.metrics.count_massive_request,
                 on_empty=lambda endpoint: self.metrics.massive_empty.labels(endpoint).inc(),
+                on_walk=self.metrics.count_walk_stop,
             )
             async with client:
                 yield MassiveSource(

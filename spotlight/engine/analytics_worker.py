@@ -66,6 +66,20 @@ def lower_priority() -> None:
         os.nice(10)
 
 
+def _chain_note(job: ChainJob, underlying: str, contracts: int) -> dict[str, Any]:
+    """How the chain behind a payload was fetched: a Massive walk that looped (contracts
+    kept, de-duplicated) or stopped at the page cap (partial), or the simulator's book."""
+    notes = job[2] if job[0] == "chains" and len(job) > 2 else {}
+    note = dict(notes.get(underlying) or {})
+    return {
+        "source": "simulated" if job[0] == "sim" else "massive",
+        "contracts": contracts,
+        "pages": note.get("pages"),
+        "looped": bool(note.get("looped", False)),
+        "partial": bool(note.get("partial", False)),
+    }
+
+
 def analyze(
     context: str, job: ChainJob, spots: Mapping[str, float | None], now_ms: int
 ) -> dict[str, Any]:
@@ -84,6 +98,7 @@ def analyze(
             continue
         payload = gex_payload(chain, spot, now, nyse_calendar(now.year))
         payload["underlying"] = underlying
+        payload["chain"] = _chain_note(job, underlying, len(chain))
         out["gex"][underlying] = payload
         if underlying == "I:SPX":
             alerts = flow.update(chain, spot, now_ms, now.date())

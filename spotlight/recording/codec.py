@@ -89,12 +89,15 @@ def job_json(job: Sequence[Any]) -> Row:
     if job[0] == "sim":
         return list(job)
     chains: Mapping[str, Iterable[OptionSnapshot]] = job[1]
-    return ["chains", {u: [option_row(o) for o in c] for u, c in chains.items()}]
+    notes = job[2] if len(job) > 2 else {}
+    return ["chains", {u: [option_row(o) for o in c] for u, c in chains.items()}, notes]
 
 
 def job_from_json(data: Sequence[Any]) -> tuple[Any, ...]:
     if data and data[0] == "sim" and len(data) == 4:
         return ("sim", int(data[1]), int(data[2]), float(data[3]))
-    if data and data[0] == "chains" and len(data) == 2 and isinstance(data[1], dict):
-        return ("chains", {u: [option_from_row(r) for r in rows] for u, rows in data[1].items()})
+    if data and data[0] == "chains" and len(data) in (2, 3) and isinstance(data[1], dict):
+        chains = {u: [option_from_row(r) for r in rows] for u, rows in data[1].items()}
+        notes = data[2] if len(data) == 3 and isinstance(data[2], dict) else {}
+        return ("chains", chains, notes)
     raise ValueError("not a chain job")
