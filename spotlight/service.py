@@ -23,11 +23,13 @@ from typing import Any
 
 import trio
 
+from spotlight.analytics.channels import CHANNELS
 from spotlight.auth.access import Access
 from spotlight.clients.flusher import Flusher
 from spotlight.clients.session import ClientRegistry
 from spotlight.config import Settings
 from spotlight.engine.analytics_actor import AnalyticsActor, ChannelCadence, analytics_pool
+from spotlight.engine.channel_states import channel_states, channel_view
 from spotlight.engine.feed import Feed
 from spotlight.engine.pipeline import Pipeline
 from spotlight.engine.supervisor import MarketSupervisor
@@ -107,13 +109,7 @@ class SpotlightService:
         self.gc: dict[str, object] = {}
         self.source: MarketSource | None = None
         self.analytics: AnalyticsActor | None = None
-        self.live = Feed(
-            "live",
-            self.hub,
-            self.pipeline,
-            lambda: self.analytics.latest if self.analytics is not None else {},
-            self._refresh,
-        )
+        self.live = Feed("live", self.hub, self.pipeline, self._channel_view, self._refresh)
         self.recordings = RecordingStore(Path(settings.data_dir) / "recordings")
         self.recorder: Recorder | None = None
         if settings.record:
@@ -139,6 +135,26 @@ class SpotlightService:
             lambda: self.source,
             executor_factory,
         )
+
+    def _channel_view(self) -> dict[str, Any]:
+        """Snapshots' channels: the newest payloads, warming markers for the rest."""
+        now = self.clock.now_ms()
+        if self.analytics is None:
+            return channel_view(CHANNELS, {}, None, now)
+        return self.analytics.engine.channel_view(now)
+
+    def analytics_health(self) -> dict[str, Any]:
+        """For /health: ``state`` warming (some channel has no first value yet), waiting (some
+        still has none a minute after start: inputs missing upstream) or ready."""
+        now = self.clock.now_ms()
+        if self.analytics is None:
+            states = channel_states(CHANNELS, {}, None, now)
+        else:
+            states = self.analytics.engine.channel_states(now)
+        warming = sorted(c for c, s in states.items() if s == "warming")
+        waiting = sorted(c for c, s in states.items() if s == "waiting")
+        state = "warming" if warming else "waiting" if waiting else "ready"
+        return {"state": state, "warming": warming, "waiting": waiting}
 
     def feed(self, replay: str | None) -> Feed:
         """The live feed, or the replay ``replay`` (``FeedNotFound`` if there is none)."""

@@ -29,6 +29,7 @@ import trio
 
 from spotlight.analytics.basis import BasisTracker
 from spotlight.analytics.channels import (
+    CHANNELS,
     ChannelInputs,
     clusters_payload,
     gamma_levels,
@@ -46,6 +47,7 @@ from spotlight.domain.bars import Bar, rollup
 from spotlight.domain.nytime import NY
 from spotlight.domain.symbol_bars import SymbolBars
 from spotlight.engine.analytics_worker import analyze, forget
+from spotlight.engine.channel_states import channel_states, channel_view
 from spotlight.engine.pipeline import Pipeline
 from spotlight.hub.hub import Hub
 from spotlight.market.source import ChainJob
@@ -77,6 +79,7 @@ class AnalyticsEngine:
         self.published: dict[str, int] = {}  # {channel: count}
         self.on_step: StepRecorder | None = None
         self._submitted = False  # whether the worker holds state for this engine
+        self.started_ms: int | None = None  # when ``start`` ran: channels warm up from here
 
     def publish(self, channel: str, payload: Any, *, conflate: bool = True) -> None:
         """Publish through the hub. Snapshot-like channels conflate (a newer payload replaces
@@ -84,6 +87,14 @@ class AnalyticsEngine:
         self.latest[channel] = payload
         self.published[channel] = self.published.get(channel, 0) + 1
         self.hub.publish(channel, channel, payload, conflate_key=channel if conflate else None)
+
+    def channel_states(self, now_ms: int) -> dict[str, str]:
+        """``{channel: "ready" | "warming" | "waiting"}`` (engine/channel_states.py)."""
+        return channel_states(CHANNELS, self.latest, self.started_ms, now_ms)
+
+    def channel_view(self, now_ms: int) -> dict[str, Any]:
+        """The newest payloads, with a warming marker for channels without one yet."""
+        return channel_view(CHANNELS, self.latest, self.started_ms, now_ms)
 
     def restore(self, latest: Mapping[str, Any]) -> None:
         """Adopt state captured at a recording's segment start (the latest GEX)."""
@@ -117,6 +128,8 @@ class AnalyticsEngine:
     # -- steps ----------------------------------------------------------------------------
     def start(self, now_ms: int) -> None:
         self._record({"k": "start", "now": now_ms})
+        if self.started_ms is None:  # an actor restart keeps the first start
+            self.started_ms = now_ms
         self.publish(
             "coach:message",
             {
@@ -167,7 +180,9 @@ class AnalyticsEngine:
             return
         self._record({"k": "basis", "now": now_ms})
         self.basis.add(spx.price, spy.bid, spy.ask)
-        if self.basis.samples % 5 == 0:
+        # The first sample publishes at once (a ratio of one sample beats none while the
+        # channel warms up), then every 5th.
+        if self.basis.samples % 5 == 0 or self.basis.samples == 1:
             self.publish("basis:update", {**self.basis.payload(), "asOf": now_ms})
 
     def levels(self, now_ms: int) -> None:

@@ -18,10 +18,15 @@ def install_ops_routes(app: Quart, service: SpotlightService) -> None:
         # Liveness: answering at all means the event loop runs. Readiness is detail, so a
         # load balancer can choose; 503 only while not ready (starting or shutting down).
         ready = service.ready and not service.shutting_down
+        analytics = service.analytics_health()
+        # Streams are served once ready (200); "warming" says the analytics channels do not
+        # all have a first value yet, and names them (docs/operations.md).
+        status = "not-ready" if not ready else "warming" if analytics["warming"] else "ok"
         body = {
-            "status": "ok" if ready else "not-ready",
+            "status": status,
             "live": True,
             "ready": ready,
+            "analytics": analytics,
             "epoch": service.epoch.to_json(),
             "uptimeS": round(service.uptime_s(), 3),
             "checks": {
