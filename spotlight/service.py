@@ -220,6 +220,7 @@ class SpotlightService:
                 symbols=s.symbols,
                 trades_per_second=s.trades_per_second,
                 history_days=s.sim_history_days,
+                hours="always" if s.sim_hours == "always" else "exchange",
             ),
             start_ms=self.clock.now_ms(),
         )

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Final
 
+import numpy as np
+
 from spotlight.analytics.gex import (
     BUCKETS,
     DEFAULT_MAX_DTE,
@@ -170,16 +172,15 @@ def max_pain(group: Sequence[OptionPosition]) -> float | None:
     held = [p for p in group if p.open_interest > 0]
     if not held:
         return None
-    best: tuple[float, float] | None = None
-    for k in sorted({p.strike for p in held}):
-        pain = math.fsum(
-            p.open_interest * p.multiplier
-            * (max(k - p.strike, 0.0) if p.kind == "call" else max(p.strike - k, 0.0))
-            for p in held
-        )  # fmt: skip
-        if best is None or pain < best[0]:
-            best = (pain, k)
-    return None if best is None else best[1]
+    candidates = np.asarray(sorted({p.strike for p in held}), dtype=np.float64)
+    strike = np.asarray([p.strike for p in held], dtype=np.float64)
+    size = np.asarray([p.open_interest * p.multiplier for p in held], dtype=np.float64)
+    call = np.asarray([p.kind == "call" for p in held], dtype=bool)
+    # (candidates x contracts): what each contract pays if the expiry settles at each strike.
+    diff = candidates[:, None] - strike[None, :]
+    payout = np.where(call[None, :], np.maximum(diff, 0.0), np.maximum(-diff, 0.0))
+    pain = (payout * size[None, :]).sum(axis=1)
+    return float(candidates[int(np.argmin(pain))])  # argmin: the first (lowest) of ties
 
 
 def expected_move(group: Sequence[OptionPosition], spot: float) -> dict[str, float] | None:

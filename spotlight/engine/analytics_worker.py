@@ -24,6 +24,7 @@ from spotlight.analytics.flow import FlowTracker
 from spotlight.analytics.session import nyse_calendar
 from spotlight.domain.nytime import NY
 from spotlight.domain.options import OptionSnapshot
+from spotlight.market.sim_config import MarketHours
 from spotlight.market.simulated_options import OPTION_UNDERLYINGS, OptionBook
 from spotlight.market.simulated_tape import MarketData
 from spotlight.market.source import ChainJob
@@ -33,19 +34,20 @@ __all__ = ["analyze", "forget", "nyse_calendar"]
 
 # Per engine context (the live analytics, each replay): the simulated market's option book
 # (it only moves forward in time, so a replay cannot share the live one) and the flow baseline.
-_books: dict[str, tuple[tuple[int, int, float], Any]] = {}
+_books: dict[str, tuple[tuple[int, int, float, str], Any]] = {}
 _flows: dict[str, FlowTracker] = {}
 
 
-def _sim_chains(
-    context: str, seed: int, start_ms: int, tps: float, now_ms: int
-) -> dict[str, list[OptionSnapshot]]:
-
-    key = (seed, start_ms, tps)
+def _sim_chains(context: str, job: ChainJob, now_ms: int) -> dict[str, list[OptionSnapshot]]:
+    # ("sim", seed, start_ms, trades per second[, hours]): recordings made before the
+    # simulator kept market hours have no hours, and ran around the clock.
+    seed, start_ms, tps = job[1], job[2], job[3]
+    hours: MarketHours = "exchange" if len(job) > 4 and job[4] == "exchange" else "always"
+    key = (seed, start_ms, tps, hours)
     held = _books.get(context)
     if held is None or held[0] != key:
-        book = OptionBook(MarketData(seed, start_ms, history_days=1, trades_per_second=tps))
-        held = _books[context] = (key, book)
+        market = MarketData(seed, start_ms, history_days=1, trades_per_second=tps, hours=hours)
+        held = _books[context] = (key, OptionBook(market))
     book = held[1]
     return {u: book.chain(u, now_ms) for u in OPTION_UNDERLYINGS}
 
@@ -84,9 +86,7 @@ def analyze(
     context: str, job: ChainJob, spots: Mapping[str, float | None], now_ms: int
 ) -> dict[str, Any]:
     """GEX payloads per underlying and the flow update for SPX, from one chain job."""
-    chains = (
-        _sim_chains(context, job[1], job[2], job[3], now_ms) if job[0] == "sim" else dict(job[1])
-    )
+    chains = _sim_chains(context, job, now_ms) if job[0] == "sim" else dict(job[1])
     flow = _flows.setdefault(context, FlowTracker())
     now = dt.datetime.fromtimestamp(now_ms / 1000, NY)
     out: dict[str, Any] = {"gex": {}, "flow": None}

@@ -24,7 +24,7 @@ ChainJob = tuple[Any, ...]
 """What the analytics price for GEX and flow: ``("chains", {underlying: [OptionSnapshot]},
 {underlying: walk note})`` (the note says how the chain's pagination ended: pages, looped,
 partial; older recordings have no third element), or for the simulator
-``("sim", seed, start_ms, trades_per_second)``, the recipe its analytics
+``("sim", seed, start_ms, trades_per_second, hours)``, the recipe its analytics
 worker builds the same chains from (so pricing thousands of contracts never runs on the event
 loop and nothing large crosses the process boundary). Recordings store jobs as they are.
 """

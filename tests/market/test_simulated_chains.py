@@ -95,3 +95,24 @@ async def test_at_13_our_0dte_gamma_agrees_with_the_simulators_vendor_gamma() ->
     # Deep in-the-money mids often sit below intrinsic (no vol reprices them): those fall
     # back to the converted vendor IV.
     assert isinstance(sources, dict) and sources["mid"] > 0.75 * sum(sources.values())
+
+
+def test_options_keep_market_hours_the_chain_after_the_close_is_the_closing_chain() -> None:
+    from spotlight.market.simulated_options import OptionBook
+    from spotlight.market.simulated_tape import MarketData
+
+    close = int(dt.datetime(2025, 12, 17, 16, 0, tzinfo=NY).timestamp() * 1000)
+    book = OptionBook(MarketData(7, close - 3_600_000, history_days=0))
+    at_close = {o.ticker: o for o in book.chain("SPY", close)}
+    night = {o.ticker: o for o in book.chain("SPY", close + 5 * 3_600_000)}  # 21:00
+    # SPY itself prints after hours, but its options do not: same quotes, greeks and volume
+    # at 21:00 as at the bell (only the contracts that expired at 16:00 are gone).
+    assert night and set(night) <= set(at_close)
+    for ticker, o in night.items():
+        c = at_close[ticker]
+        assert (o.mid, o.implied_volatility, o.day_volume) == (
+            c.mid,
+            c.implied_volatility,
+            c.day_volume,
+        )
+    assert all(o.expiration_date > "2025-12-17" for o in night.values())
