@@ -594,5 +594,7 @@ def test_burst_stamping_never_moves_a_tick_into_a_later_minute() -> None:
     from spotlight.market.simulated_source import _stamp
 
     late = Trade("SPY", 60_000 * 10 + 59_950, 600.0, 100.0)
-    assert _stamp(late, 60_000 * 11 + 50).ts_ms == 60_000 * 10 + 59_999
-    assert _stamp(late, 60_000 * 10 + 59_990).ts_ms == 60_000 * 10 + 59_990
+    next_burst, same_minute = _stamp(late, 60_000 * 11 + 50), _stamp(late, 60_000 * 10 + 59_990)
+    assert isinstance(next_burst, Trade) and isinstance(same_minute, Trade)
+    assert next_burst.ts_ms == 60_000 * 10 + 59_999  # capped at the end of its own minute
+    assert same_minute.ts_ms == 60_000 * 10 + 59_990
