@@ -26,9 +26,11 @@ quote; trades between polls are invisible. Per contract, between the previous po
 Alert rules (defaults in :class:`FlowThresholds`, scaled up for SPX), on the interval's own
 traded volume, never on the latest print's size alone:
 
-* unusual_vol_oi: vol_oi >= 1 (0DTE: >= 2) and vol_t >= 500; once per contract per session.
+* unusual_vol_oi: vol_oi >= 1 (0DTE: >= 2) and vol_t >= 500; once per contract per session,
+  and not for a contract that was already past the bar when first seen (a start mid-session).
 * large_premium: interval extrinsic premium >= $250k (0DTE: $500k).
-* block: a new single-leg print of >= 500 contracts that the interval's volume can hold.
+* block: a new single-leg print (not ISO: that is a sweep's child) of >= 500 contracts that
+  the interval's volume can hold.
 * possible_sweep (confidence "low"): a new print flagged ISO (an intermarket sweep order),
   aggressive (buy or sell), with >= 250 contracts in the interval. Snapshots show one print
   per poll, so this is the most they can support; without the ISO flag nothing is claimed.
@@ -242,6 +244,11 @@ class FlowTracker:
             current[snap.ticker] = snap
             prev = self._prev.get(snap.ticker)
             if prev is None:
+                # First sight (a start mid-session): a contract already past the vol/OI bar
+                # got there before we watched, so it is not news now. Without this, a server
+                # started at 15:30 published ~800 "unusual" alerts on its second poll.
+                if self._unusual(snap, snap.expiration_date == today_text):
+                    self._unusual_fired.add(snap.ticker)
                 continue
             if snap.day_volume < prev.day_volume:
                 self._unusual_fired.discard(snap.ticker)  # new session for this contract
@@ -252,6 +259,12 @@ class FlowTracker:
         self._prev = current
         self._unusual_fired &= current.keys()
         return alerts
+
+    def _unusual(self, snap: OptionSnapshot, zero: bool) -> bool:
+        t = self._t
+        ratio = t.vol_oi_0dte if zero else t.vol_oi
+        vol_oi = snap.day_volume / max(snap.open_interest, 1.0)
+        return vol_oi >= ratio and snap.day_volume >= t.min_volume
 
     def _compare(
         self, prev: OptionSnapshot, cur: OptionSnapshot, spot: float, now_ms: int, zero: bool
@@ -277,12 +290,7 @@ class FlowTracker:
             else sign * delta_notional
         )  # fmt: skip
         kinds: list[AlertKind] = []
-        ratio = t.vol_oi_0dte if zero else t.vol_oi
-        if (
-            vol_oi >= ratio
-            and cur.day_volume >= t.min_volume
-            and cur.ticker not in self._unusual_fired
-        ):
+        if self._unusual(cur, zero) and cur.ticker not in self._unusual_fired:
             self._unusual_fired.add(cur.ticker)
             kinds.append("unusual_vol_oi")
         if kind_of_print == "complex":
@@ -297,7 +305,8 @@ class FlowTracker:
             big = t.large_premium_0dte if zero else t.large_premium
             if extrinsic >= big:
                 kinds.append("large_premium")
-            if size >= t.block_contracts and size <= dvol:
+            # An ISO print is one child of a sweep, not a block crossed at one price.
+            if size >= t.block_contracts and size <= dvol and kind_of_print == "single":
                 kinds.append("block")
             if kind_of_print == "iso" and dvol >= t.sweep_contracts and side in ("buy", "sell"):
                 kinds.append("possible_sweep")

@@ -26,6 +26,7 @@ __all__ = [
     "BY_BARE",
     "OPTION_UNDERLYINGS",
     "UNDERLYINGS",
+    "Block",
     "Contract",
     "Underlying",
     "day_listing",
@@ -66,6 +67,7 @@ class Contract:
     """One listed contract: static for its listing day."""
 
     __slots__ = (
+        "block",
         "call",
         "exp_date",
         "exp_ms",
@@ -91,6 +93,7 @@ class Contract:
         monthly: bool,
         u: tuple[float, ...],
         oi: int,
+        block: Block | None = None,
     ) -> None:
         self.underlying = underlying
         self.root = root
@@ -104,6 +107,7 @@ class Contract:
         self.ticker = occ_ticker(root, exp_date, call, strike)
         self.u = u
         self.oi = oi
+        self.block = block
 
     @property
     def contract_type(self) -> str:
@@ -158,6 +162,30 @@ def _expiries(u: Underlying, today: date) -> list[tuple[str, date, int, bool]]:
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One large print a contract gets during its listing day: at ``at`` (a share of the
+    session), ``size`` contracts, flagged ``condition`` (219: an ISO sweep, 227: a single-leg
+    auction, the usual way blocks cross), bought at the ask or sold at the bid."""
+
+    at: float
+    size: int
+    condition: int
+    buy: bool
+
+
+# About one contract in seventy prints one block a day: a few dozen across an SPX chain,
+# a handful per hour, so flow has genuine sweeps and blocks to find among the routine prints.
+_BLOCK_ODDS = 0.015
+
+
+def _block(seed: int, today: date, ticker: str) -> Block | None:
+    u = _uniforms(f"{seed}:{today}:{ticker}:block")
+    if u[0] >= _BLOCK_ODDS:
+        return None
+    return Block(0.03 + 0.94 * u[1], 250 + int(u[2] * 1750), 219 if u[3] < 0.4 else 227, u[4] < 0.6)
+
+
 def day_listing(u: Underlying, today: date, ref: float, seed: int) -> list[Contract]:
     """Every contract of ``u`` listed on ``today`` around ``ref`` (the last close), sorted by
     ticker: expiries, a strike ladder, and open interest peaked at the money, heavier on
@@ -178,7 +206,10 @@ def day_listing(u: Underlying, today: date, ref: float, seed: int) -> list[Contr
                 peak = 0.08 + math.exp(-0.5 * (dist / width) ** 2)
                 noise = math.exp((uu[0] - 0.5) * 1.2)
                 oi = int(u.oi_scale * peak * roundness * side * exp_factor * noise)
-                contracts.append(Contract(u, root, exp_d, exp_ms, call, strike, monthly, uu, oi))
+                block = _block(seed, today, ticker) if oi > 0 else None
+                contracts.append(
+                    Contract(u, root, exp_d, exp_ms, call, strike, monthly, uu, oi, block)
+                )
     contracts.sort(key=lambda c: c.ticker)
     return contracts
 

@@ -292,6 +292,19 @@ class OptionBook:
             close = open_ = high = low = vwap = prev_close
         exchange = 302 if u.index else 300 + int(uu[13] * 24)
         greeks = abs(delta) < 0.995
+        trade_size = float(1 + int(uu[9] ** 3 * 50))
+        condition = _condition(uu[5])
+        block = c.block
+        block_ms = _session_ms(ctx.today, block.at) if block is not None else None
+        if block is not None and block_ms is not None and ctx.activity_ms >= block_ms:
+            # The day's block has printed: in the volume, and the last print until a routine
+            # one comes after it (the quote updated right after it, so its side is known).
+            volume += block.size
+            if block_ms >= trade_ms:
+                trade_ms, trade_size, condition = block_ms, float(block.size), block.condition
+                # A seller cannot hit a zero bid: such a block is bought at the ask.
+                trade_px = ask if block.buy or bid <= 0 else bid
+                quote_ms = block_ms + 200
         return ContractQuote(
             spot=s,
             iv=round(iv, 5),
@@ -310,9 +323,9 @@ class OptionBook:
             exchange=exchange,
             volume=volume,
             trade_price=trade_px,
-            trade_size=float(1 + int(uu[9] ** 3 * 50)),
+            trade_size=trade_size,
             trade_ms=trade_ms,
-            condition=_condition(uu[5]),
+            condition=condition,
             prev_close=prev_close,
             day_open=open_,
             day_high=high,
@@ -356,6 +369,14 @@ class OptionBook:
         self.market.sync(now_ms)
         ctx = self.context(chain_ticker, now_ms)
         return [self.snapshot(c, ctx) for c in self.listing(chain_ticker, now_ms)]
+
+
+def _session_ms(day: date, share: float) -> int | None:
+    """The instant ``share`` of the way through ``day``'s regular session (None if closed)."""
+    if not is_trading_day(day):
+        return None
+    open_, close = session_open_ms(day), session_close_ms(day)
+    return open_ + int(share * (close - open_))
 
 
 def _condition(u: float) -> int:

@@ -309,3 +309,48 @@ def test_the_simulators_chain_gives_a_readable_number_of_alerts() -> None:
         counts.append(len(tracker.update(chain, spot, now, dt.date(2025, 12, 17))))
     # The first poll only sets the baseline. Hundreds per poll (481 before) is noise.
     assert counts[0] == 0 and max(counts) <= 25, counts
+
+
+def test_over_a_simulated_session_the_blocks_and_sweeps_are_found() -> None:
+    import datetime as dt
+
+    from spotlight.domain.nytime import NY
+    from spotlight.market.simulated_options import OptionBook
+    from spotlight.market.simulated_tape import MarketData
+
+    start = int(dt.datetime(2025, 12, 17, 9, 30, tzinfo=NY).timestamp() * 1000)
+    book = OptionBook(MarketData(7, start, history_days=0))
+    listed = book.listing("I:SPX", start)
+    blocks = {c.ticker: c.block for c in listed if c.block is not None}
+    assert 20 < len(blocks) < 0.05 * len(listed)
+    tracker = FlowTracker()
+    found: list[FlowAlert] = []
+    # Every 5 minutes through the morning: coarse polls, so each block has its own interval.
+    for k in range(0, 25):
+        now = start + k * 300_000
+        chain = book.chain("I:SPX", now)
+        found += tracker.update(
+            chain, chain[0].underlying_value or SPOT, now, dt.date(2025, 12, 17)
+        )
+    prints = [a for a in found if a.kind in ("block", "possible_sweep")]
+    assert prints, "the simulated blocks were not found"
+    for a in prints:
+        block = blocks[a.contract]
+        assert block is not None and a.print_size == block.size <= a.delta_volume
+        assert a.kind == ("possible_sweep" if block.condition == 219 else "block")
+        # Bought at the ask; sold at the bid, or bought when there was no bid to hit.
+        assert a.side == "buy" if block.buy else a.side in ("sell", "buy")
+
+
+def test_a_contract_already_unusual_when_first_seen_is_not_news() -> None:
+    # Started at 15:30, the tracker's first look finds this contract at vol/OI 3 already:
+    # that happened before anyone watched. Another contract crossing the bar later is news.
+    already = snap(open_interest=500.0, day_volume=1_500.0, day_vwap=None, last_price=0.1)
+    later = snap(ticker="O:SPXW261127P05900000", contract_type="put", strike=5900.0,
+                 open_interest=500.0, day_volume=450.0, day_vwap=None, last_price=0.1)  # fmt: skip
+    t = FlowTracker()
+    assert t.update([already, later], SPOT, T0, TODAY) == []
+    more = dataclasses.replace(already, day_volume=1_600.0)
+    crossed = dataclasses.replace(later, day_volume=550.0)
+    out = t.update([more, crossed], SPOT, T0 + 15_000, TODAY)
+    assert [(a.kind, a.contract) for a in out] == [("unusual_vol_oi", later.ticker)]
