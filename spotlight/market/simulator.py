@@ -27,6 +27,7 @@ returns, and adding an extra symbol never changes the paths of the others.
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 from spotlight.domain.bars import Bar
@@ -222,6 +223,27 @@ class MarketSimulator:
         return None
 
     # -- live -----------------------------------------------------------------------------
+
+    def next_tick_ms(self) -> float:
+        """The ``ts_ms`` of the next tick :meth:`advance` will return, looking into the
+        current and the next minute (``math.inf`` when nothing prints before then, e.g. an
+        index alone while the market is closed: a caller polls again within a second)."""
+        after = max(self._now, self._start_ms - 1)
+        first = after + 1 - (after + 1) % MINUTE_MS
+        best = math.inf
+        for model in self._models:
+            for minute in (first, first + MINUTE_MS):
+                bar = self._bar(model, minute)
+                if bar is None:
+                    continue
+                ticks = self._ticks(model, bar)
+                k, j = ticks.trades_until(after), ticks.quotes_until(after)
+                due = [ticks.t_ts[k]] if k < len(ticks.t_ts) else []
+                due += [ticks.q_ts[j]] if j < len(ticks.q_ts) else []
+                if due:
+                    best = min(best, float(min(due)))
+                    break
+        return best
 
     def advance(self, now_ms: int) -> list[Trade | Quote]:
         """All ticks with ``start_ms <= ts_ms <= now_ms`` not yet returned, by ``ts_ms``

@@ -598,3 +598,15 @@ def test_burst_stamping_never_moves_a_tick_into_a_later_minute() -> None:
     assert isinstance(next_burst, Trade) and isinstance(same_minute, Trade)
     assert next_burst.ts_ms == 60_000 * 10 + 59_999  # capped at the end of its own minute
     assert same_minute.ts_ms == 60_000 * 10 + 59_990
+
+
+def test_next_tick_ms_is_when_advance_next_returns_something() -> None:
+    sim = make()
+    due = sim.next_tick_ms()
+    assert START <= due < START + 5_000
+    assert sim.advance(int(due) - 1) == []
+    first = sim.advance(int(due))
+    assert first and first[0].ts_ms == int(due)
+    # An index alone on a Saturday: nothing prints soon.
+    alone = make(WEEKEND_START, symbols=("I:SPX",))
+    assert alone.next_tick_ms() == math.inf
