@@ -222,7 +222,7 @@ class MarketSimulator:
             minute -= MINUTE_MS
         return None
 
-    # -- live -----------------------------------------------------------------------------
+    # -- live ticks -----------------------------------------------------------------------
 
     def next_tick_ms(self) -> float:
         """The ``ts_ms`` of the next tick :meth:`advance` will return, looking into the
