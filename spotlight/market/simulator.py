@@ -246,9 +246,9 @@ class MarketSimulator:
         return best
 
     def advance(self, now_ms: int) -> list[Trade | Quote]:
-        """All ticks with ``start_ms <= ts_ms <= now_ms`` not yet returned, by ``ts_ms``
-        (ties: config symbol order, then generation order). Returns ``[]`` if ``now_ms``
-        is not past the previous call's."""
+        """Every tick with ``start_ms <= ts_ms <= now_ms`` not returned yet, by ``ts_ms``
+        (ties: config symbol order, then time order within a symbol). ``[]`` when ``now_ms``
+        is not past the previous call's. Chunking never changes what is returned."""
         if now_ms <= self._now:
             return []
         since = self._now
