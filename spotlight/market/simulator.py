@@ -245,7 +245,7 @@ class MarketSimulator:
                     break
         return best
 
-    def advance(self, now_ms: int) -> list[Trade | Quote]:
+    def advance(self, now_ms: int, /) -> list[Trade | Quote]:
         """Every tick with ``start_ms <= ts_ms <= now_ms`` not returned yet, by ``ts_ms``
         (ties: config symbol order, then time order within a symbol). ``[]`` when ``now_ms``
         is not past the previous call's. Chunking never changes what is returned."""
