@@ -49,6 +49,10 @@ class Settings:
     # (one write per client per burst), and 100 ms is below what a chart can show.
     sim_burst_ms: int = 100
     sim_history_days: int = 5
+    # When the simulated index (and its options) trades: "exchange" keeps NYSE regular hours
+    # (stocks and ETFs print around the clock), "always" runs the index around the clock too
+    # (a demo at night, test servers that must see a moving index at any hour).
+    sim_hours: str = "exchange"
     # 1-minute bars kept per symbol: 7 days covers the simulator's history plus a week of
     # live data, about 1 MB per symbol.
     bar_buffer_minutes: int = 7 * 1440
@@ -165,6 +169,7 @@ class Settings:
             sim_history_days=_get(
                 env, "SPOTLIGHT_SIM_HISTORY_DAYS", d.sim_history_days, int, lambda v: 0 <= v <= 30
             ),
+            sim_hours=_choice(env, "SPOTLIGHT_SIM_HOURS", d.sim_hours, ("exchange", "always")),
             bar_buffer_minutes=_get(
                 env, "SPOTLIGHT_BAR_BUFFER_MINUTES", d.bar_buffer_minutes, int, lambda v: v >= 60
             ),

@@ -18,6 +18,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from spotlight.market.massive.client import RequestRecord
+from spotlight.market.massive.pagination import Walk
 
 __all__ = ["Metrics", "WriteStats"]
 
@@ -270,6 +271,13 @@ class Metrics:
             ["endpoint"],
             registry=r,
         )
+        self.massive_walk_stops = Counter(
+            "spotlight_massive_pagination_stops_total",
+            "Massive pagination walks that ended early, by endpoint and reason (looped: "
+            "next_url repeated a cursor, data kept de-duplicated; page_cap: data is partial)",
+            ["endpoint", "reason"],
+            registry=r,
+        )
         self.events_published = Counter(
             "spotlight_events_published_total",
             "Events published by the hub, by type",
@@ -325,6 +333,10 @@ class Metrics:
         self.massive_latency.labels(record.endpoint).observe(record.latency_s)
         if record.outcome == "retry":
             self.massive_retries.labels(record.endpoint).inc()
+
+    def count_walk_stop(self, walk: Walk[object]) -> None:
+        reason = "looped" if walk.looped else "page_cap"
+        self.massive_walk_stops.labels(walk.endpoint, reason).inc()
 
     def count_published(self, type: str) -> None:
         child = self._published_children.get(type)

@@ -24,11 +24,13 @@ from typing import Any
 
 import trio
 
+from spotlight.analytics.channels import CHANNELS
 from spotlight.auth.access import Access
 from spotlight.clients.flusher import Flusher
 from spotlight.clients.session import ClientRegistry
 from spotlight.config import Settings
 from spotlight.engine.analytics_actor import AnalyticsActor, ChannelCadence, analytics_pool
+from spotlight.engine.channel_states import channel_states, channel_view
 from spotlight.engine.feed import Feed
 from spotlight.engine.leader import LeaderLease
 from spotlight.engine.mirror import StreamMirror
@@ -138,13 +140,7 @@ class SpotlightService:
         self.gc: dict[str, object] = {}
         self.source: MarketSource | None = None
         self.analytics: AnalyticsActor | None = None
-        self.live = Feed(
-            "live",
-            self.hub,
-            self.pipeline,
-            lambda: self.analytics.latest if self.analytics is not None else self._mirrored_latest,
-            self._refresh,
-        )
+        self.live = Feed("live", self.hub, self.pipeline, self._channel_view, self._refresh)
         self.recordings = RecordingStore(Path(settings.data_dir) / "recordings")
         self.recorder: Recorder | None = None
         if settings.record:
@@ -214,6 +210,27 @@ class SpotlightService:
                 n += 1
         log.warning("hub: %s: %d live streams told to reconnect", reason, n)
 
+    def _channel_view(self) -> dict[str, Any]:
+        """Snapshots' channels: the newest payloads, warming markers for the rest."""
+        now = self.clock.now_ms()
+        if self.analytics is None:
+            # A Redis follower before its analytics exist: what it mirrored so far.
+            return channel_view(CHANNELS, self._mirrored_latest, None, now)
+        return self.analytics.engine.channel_view(now)
+
+    def analytics_health(self) -> dict[str, Any]:
+        """For /health: ``state`` warming (some channel has no first value yet), waiting (some
+        still has none a minute after start: inputs missing upstream) or ready."""
+        now = self.clock.now_ms()
+        if self.analytics is None:
+            states = channel_states(CHANNELS, {}, None, now)
+        else:
+            states = self.analytics.engine.channel_states(now)
+        warming = sorted(c for c, s in states.items() if s == "warming")
+        waiting = sorted(c for c, s in states.items() if s == "waiting")
+        state = "warming" if warming else "waiting" if waiting else "ready"
+        return {"state": state, "warming": warming, "waiting": waiting}
+
     def feed(self, replay: str | None) -> Feed:
         """The live feed, or the replay ``replay`` (``FeedNotFound`` if there is none)."""
         if replay is None:
@@ -257,6 +274,7 @@ class SpotlightService:
                 timeout_s=s.massive_timeout_s,
                 on_request=self.metrics.count_massive_request,
                 on_empty=lambda endpoint: self.metrics.massive_empty.labels(endpoint).inc(),
+                on_walk=self.metrics.count_walk_stop,
             )
             async with client:
                 yield MassiveSource(
@@ -277,6 +295,7 @@ class SpotlightService:
                 symbols=s.symbols,
                 trades_per_second=s.trades_per_second,
                 history_days=s.sim_history_days,
+                hours="always" if s.sim_hours == "always" else "exchange",
             ),
             # With Redis every node simulates the same market: the path is a function of the
             # seed and the start, and the start is the shared epoch's.

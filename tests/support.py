@@ -32,6 +32,9 @@ T = TypeVar("T")
 FAST = Settings(
     port=0,
     sim_history_days=1,
+    # The index prints around the clock: streaming tests need a moving SPX whenever CI runs
+    # (nights, weekends). The simulator's market hours have their own tests (faked times).
+    sim_hours="always",
     trades_per_second=20.0,
     sim_burst_ms=20,
     heartbeat_s=30.0,

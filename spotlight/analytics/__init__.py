@@ -7,14 +7,13 @@ from spotlight.analytics.gex import (
     KeyLevels,
     OptionPosition,
     StrikeGex,
-    convention,
     gamma_flip,
     gamma_profile,
     gex_by_strike,
-    gex_report,
     key_levels,
     spot_grid,
 )
+from spotlight.analytics.gex_report import convention, gex_report
 from spotlight.analytics.greeks import bs_gamma, bs_price, implied_vol
 from spotlight.analytics.levels import Level, all_levels, opening_range, session_vwap
 from spotlight.analytics.regime import RegimeLabel, classify, gamma_sign, vol_state

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from spotlight.analytics.basis import BasisTracker
 from spotlight.analytics.clusters import Zone, adaptive_width, cluster_levels
-from spotlight.analytics.gex import OptionPosition, gex_report
+from spotlight.analytics.gex import OptionPosition
+from spotlight.analytics.gex_report import gex_report
 from spotlight.analytics.levels import Level, all_levels, opening_range, session_vwap
 from spotlight.analytics.regime import (
     classify,
@@ -28,7 +28,7 @@ from spotlight.analytics.regime import (
     trend_evidence,
     vol_state,
 )
-from spotlight.analytics.session import SessionCalendar
+from spotlight.analytics.session import SessionCalendar, nyse_calendar
 from spotlight.domain.bars import Bar
 from spotlight.domain.nytime import NY
 from spotlight.domain.options import OptionSnapshot
@@ -36,12 +36,15 @@ from spotlight.domain.options import OptionSnapshot
 __all__ = [
     "CHANNELS",
     "ChannelInputs",
+    "chosen_gamma",
     "clusters_payload",
     "gamma_levels",
     "gex_payload",
     "levels_payload",
     "regime_payload",
+    "session_summary",
     "session_swing",
+    "sigma_remaining_points",
 ]
 
 # Every channel a client may subscribe to (SSE ``channels=``; WebSocket later).
@@ -60,18 +63,54 @@ CHANNELS = (
 
 @dataclass
 class ChannelInputs:
+    """What the channels read. Session inputs are regular-hours data only (09:30 to the
+    close, ET, on the NYSE calendar): a 24-hour tape would put the prior close at 23:59,
+    count overnight minutes in the realized vol and stretch the session swing."""
+
     now_ms: int
     spx: float | None  # latest I:SPX value
-    spx_minutes: Sequence[Bar] = ()  # today's 1-minute I:SPX bars (NY session day)
-    spy_minutes: Sequence[Bar] = ()  # today's 1-minute SPY bars (volume for VWAP)
-    spx_prev_day: Bar | None = None  # the previous session's daily I:SPX bar
+    spx_minutes: Sequence[Bar] = ()  # today's regular-session 1-minute I:SPX bars
+    spy_minutes: Sequence[Bar] = ()  # today's regular-session 1-minute SPY bars (VWAP volume)
+    spx_prev_day: Bar | None = None  # the previous session's regular-hours I:SPX summary
     basis: BasisTracker | None = None
     gex_spx: Mapping[str, Any] | None = None  # the last gex:SPX payload
+    calendar: SessionCalendar | None = None  # None: the NYSE calendar of ``now``'s year
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.now_ms / 1000, NY)
+
+    @property
+    def cal(self) -> SessionCalendar:
+        return self.calendar if self.calendar is not None else nyse_calendar(self.now.year)
+
+    def minutes_left(self) -> float:
+        """Regular-session minutes left today (early closes included; 0 outside a session)."""
+        return self.cal.session_minutes_left(self.now)
+
+    def remaining_fraction(self) -> float:
+        """Share of today's session still to come: 0 outside it, 1 before the open."""
+        length = self.cal.session_length(self.now.date())
+        return max(0.0, min(1.0, self.minutes_left() / length)) if length > 0 else 0.0
+
+
+def session_summary(minutes: Sequence[Bar]) -> Bar | None:
+    """One bar over a session's 1-minute bars (the prior day's H, L, C for its levels)."""
+    if not minutes:
+        return None
+    first, last = minutes[0], minutes[-1]
+    return Bar(
+        first.symbol,
+        "1d",
+        first.start_ms,
+        first.open,
+        max(b.high for b in minutes),
+        min(b.low for b in minutes),
+        last.close,
+        math.fsum(b.volume for b in minutes),
+        sum(b.trades for b in minutes),
+    )
 
 
 def gex_payload(
@@ -83,36 +122,45 @@ def gex_payload(
             positions.append(OptionPosition.from_snapshot(snap))
         except ValueError:
             continue  # a contract we cannot classify is left out, not guessed
-    report = gex_report(positions, spot, now, calendar)
-    # 0DTE at-the-money implied volatility: the regime's implied side.
-    today = now.date().isoformat()
-    near = [
-        s.implied_volatility
-        for s in chain
-        if s.expiration_date == today and s.implied_volatility and abs(s.strike / spot - 1) < 0.003
-    ]
-    report["atmIv0dte"] = statistics.median(near) if near else None
-    return report
+    # The 0DTE at-the-money vol (the regime's implied side) is in the report, on our basis.
+    return gex_report(positions, spot, now, calendar)
+
+
+def chosen_gamma(gex: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """The payload's ``gammaLevels`` (one bucket's levels, gex_report.py). A payload from
+    before they existed (an older recording) falls back to its 0DTE bucket alone."""
+    if not gex:
+        return {}
+    chosen = gex.get("gammaLevels")
+    if isinstance(chosen, Mapping):
+        return chosen
+    zero = (gex.get("buckets") or {}).get("0dte") or {}
+    levels = zero.get("levels") or {}
+    return {
+        "bucket": "0dte",
+        "callWall": levels.get("callWall"),
+        "putWall": levels.get("putWall"),
+        "absGammaStrike": levels.get("absGammaStrike"),
+        "maxNetStrike": levels.get("maxNetStrike"),
+        "flip": (zero.get("flip") or {}).get("level"),
+        "netGexBn": zero.get("totalGexBn"),
+    }
 
 
 def gamma_levels(gex: Mapping[str, Any] | None) -> dict[str, float]:
-    """Flip, walls and absolute gamma strike of the 0DTE bucket (all-expiry as fallback)."""
-    if not gex:
-        return {}
-    buckets = gex.get("buckets") or {}
+    """Flip, walls, absolute gamma and max net strike, all from one bucket (``chosen_gamma``):
+    never the 0DTE walls with the all-expiry flip."""
+    chosen = chosen_gamma(gex)
     out: dict[str, float] = {}
-    for name in ("all", "0dte"):  # 0DTE overrides: it is what moves intraday
-        bucket = buckets.get(name) or {}
-        levels = bucket.get("levels") or {}
-        flip = (bucket.get("flip") or {}).get("level")
-        for key, value in (
-            ("call_wall", levels.get("callWall")),
-            ("put_wall", levels.get("putWall")),
-            ("ags", levels.get("absGammaStrike")),
-            ("flip", flip),
-        ):
-            if isinstance(value, int | float) and math.isfinite(value):
-                out[key] = float(value)
+    for key, value in (
+        ("call_wall", chosen.get("callWall")),
+        ("put_wall", chosen.get("putWall")),
+        ("ags", chosen.get("absGammaStrike")),
+        ("max_net", chosen.get("maxNetStrike")),
+        ("flip", chosen.get("flip")),
+    ):
+        if isinstance(value, int | float) and math.isfinite(value):
+            out[key] = float(value)
     return out
 
 
@@ -144,6 +192,7 @@ def levels_payload(inputs: ChannelInputs) -> tuple[dict[str, Any], list[Level]]:
             "low": opening.low,
             "mid": opening.mid,
             "complete": opening.complete,
+            "endMs": opening.end_ms,
         },
         "vwap": None
         if vwap is None
@@ -181,9 +230,9 @@ def clusters_payload(
 def regime_payload(inputs: ChannelInputs) -> dict[str, Any]:
     """Gamma sign from the flip and net GEX, vol state from 0DTE ATM IV against session RV."""
     gex = inputs.gex_spx or {}
-    zero = (gex.get("buckets") or {}).get("0dte") or {}
-    flip = (zero.get("flip") or {}).get("level")
-    net = zero.get("totalGexBn")
+    chosen = chosen_gamma(gex)
+    flip = chosen.get("flip")
+    net = chosen.get("netGexBn")
     spot = inputs.spx
     closes = [b.close for b in inputs.spx_minutes]
     rv = session_realized_vol(closes) if len(closes) > 2 else None
@@ -191,8 +240,8 @@ def regime_payload(inputs: ChannelInputs) -> dict[str, Any]:
     iv = float(iv_raw) if isinstance(iv_raw, int | float) else None
     sigma_remaining = None
     if spot and iv:
-        minutes_left = max(0.0, (16 * 60) - (inputs.now.hour * 60 + inputs.now.minute))
-        sigma_remaining = spot * iv * math.sqrt(max(minutes_left, 1.0) / (252 * 390))
+        # The session's own close (13:00 on early-close days), not a fixed 16:00.
+        sigma_remaining = sigma_remaining_points(spot, iv, inputs.minutes_left())
     gamma = (
         gamma_sign(spot, flip, float(net), sigma_remaining or 0.0)
         if spot is not None and isinstance(net, int | float)
@@ -214,11 +263,20 @@ def regime_payload(inputs: ChannelInputs) -> dict[str, Any]:
         "spot": spot,
         "flip": flip,
         "netGexBn": net,
+        "gammaBucket": chosen.get("bucket"),
+        "minutesLeft": inputs.minutes_left(),
+        "sigmaRemaining": sigma_remaining,
         "iv0dte": iv,
         "rvSession": rv,
         "trendEvidence": evidence,
         "asOf": inputs.now_ms,
     }
+
+
+def sigma_remaining_points(spot: float, iv: float, minutes_left: float) -> float:
+    """1-sigma move for the rest of the session: S * iv * sqrt(minutes / (252 * 390)), with
+    at least one minute (the move never reads exactly 0 while a quote still moves)."""
+    return spot * iv * math.sqrt(max(minutes_left, 1.0) / (252 * 390))
 
 
 def _vwap_side_held(inputs: ChannelInputs) -> bool:

@@ -107,14 +107,19 @@ class Coach:
         # The largest few only: a coach that speaks hundreds of times a minute is not heard.
         large.sort(key=lambda a: -a.premium)
         for alert in large[:MAX_FLOW_NOTES]:
+            delta = alert.directional_delta_notional
+            delta_text = (
+                f"directional delta ${delta:,.0f}" if delta is not None
+                else "no side inferred"
+            )  # fmt: skip
             say(
                 "flow",
                 f"{alert.kind}:{alert.contract}",
                 "alert",
                 f"Large {alert.side} flow: {alert.delta_volume:g} contracts of the "
                 f"{alert.strike:g} {alert.option_type} ({alert.expiry}), "
-                f"${alert.premium:,.0f} premium, delta notional "
-                f"${alert.delta_notional:,.0f}.",
+                f"${alert.premium:,.0f} premium (${alert.extrinsic_premium:,.0f} time value), "
+                f"{delta_text}.",
             )
         return out
 

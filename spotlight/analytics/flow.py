@@ -11,18 +11,29 @@ quote; trades between polls are invisible. Per contract, between the previous po
 * vol_oi = vol_t / max(OI, 1). OI is start-of-day, so vol > OI implies opening activity.
 * side of the latest print vs the quote: price >= ask buy, <= bid sell, else mid; "unknown"
   when the quote or trade is missing or their timestamps are more than 1 s apart.
-* delta_notional = delta_volume * delta * multiplier * spot, signed +1 buy, -1 sell and 0 for
-  mid or unknown (no direction can be inferred).
+* extrinsic premium = the interval premium less intrinsic value (per contract, the
+  interval's average price minus max(S - K, 0) for calls or max(K - S, 0) for puts, floored
+  at 0): what was paid for optionality. A deep in-the-money lot is mostly intrinsic (stock
+  replacement), not a whale.
+* delta_notional = delta_volume * delta * multiplier * spot: the interval's delta exposure as
+  if bought (calls +, puts -), reported whatever the side; ``directional_delta_notional`` is
+  it signed by the side (+1 buy, -1 sell), None for mid or unknown prints.
+* the latest print's trade conditions (``trade_conditions.py``): a canceled print is not a
+  new print; a complex-order leg (spreads, boxes, stock-tied, compression) gives no direction,
+  so an interval whose newest print is one raises no premium, block or sweep alert and is left
+  out of the signed aggregates (``FlowTracker.filtered`` counts them).
 
-Alert rules (defaults in :class:`FlowThresholds`, scaled up for SPX):
+Alert rules (defaults in :class:`FlowThresholds`, scaled up for SPX), on the interval's own
+traded volume, never on the latest print's size alone:
 
-* unusual_vol_oi: vol_oi >= 1 (0DTE: >= 2) and vol_t >= 500; once per contract per session.
-* large_premium: interval premium >= $250k (0DTE: $500k), or a new single print
-  size * price * multiplier >= the same threshold.
-* block: a new single print of >= 500 contracts.
-* possible_sweep (confidence "low"): snapshots cannot see exchanges, so this is only a hint:
-  >= 250 contracts in one interval, more than the latest print alone, with an aggressive
-  (buy or sell) latest print.
+* unusual_vol_oi: vol_oi >= 1 (0DTE: >= 2) and vol_t >= 500; once per contract per session,
+  and not for a contract that was already past the bar when first seen (a start mid-session).
+* large_premium: interval extrinsic premium >= $250k (0DTE: $500k).
+* block: a new single-leg print (not ISO: that is a sweep's child) of >= 500 contracts that
+  the interval's volume can hold.
+* possible_sweep (confidence "low"): a new print flagged ISO (an intermarket sweep order),
+  aggressive (buy or sell), with >= 250 contracts in the interval. Snapshots show one print
+  per poll, so this is the most they can support; without the ISO flag nothing is claimed.
 
 Memory: only contracts present in the latest snapshot are kept; aggregates are per strike
 and reset when ``today`` changes.
@@ -37,9 +48,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from spotlight.analytics.trade_conditions import PrintKind, classify_print
 from spotlight.domain.options import OptionSnapshot
 
-__all__ = ["FlowAlert", "FlowThresholds", "FlowTracker", "classify_side", "interval_premium"]
+__all__ = [
+    "FlowAlert",
+    "FlowThresholds",
+    "FlowTracker",
+    "classify_side",
+    "extrinsic_premium",
+    "interval_premium",
+]
 
 Side = Literal["buy", "sell", "mid", "unknown"]
 AlertKind = Literal["unusual_vol_oi", "large_premium", "block", "possible_sweep"]
@@ -63,7 +82,9 @@ class FlowThresholds:
 
 @dataclass(frozen=True, slots=True)
 class FlowAlert:
-    """One alert. ``premium`` is the interval premium in dollars; ``strike`` in points."""
+    """One alert. ``premium`` is the interval premium in dollars (intrinsic included),
+    ``extrinsic_premium`` its time value; ``strike`` in points; ``print_kind`` what the
+    latest print's conditions say it was."""
 
     id: str
     kind: AlertKind
@@ -75,10 +96,14 @@ class FlowAlert:
     delta_volume: float
     premium: float
     vol_oi: float
-    delta_notional: float
+    delta_notional: float | None
     zero_dte: bool
     confidence: Literal["low", "medium"]
     ts_ms: int
+    extrinsic_premium: float = 0.0
+    directional_delta_notional: float | None = None
+    print_kind: PrintKind | None = None
+    print_size: float | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -93,6 +118,10 @@ class FlowAlert:
             "premium": self.premium,
             "vol_oi": self.vol_oi,
             "delta_notional": self.delta_notional,
+            "directional_delta_notional": self.directional_delta_notional,
+            "extrinsic_premium": self.extrinsic_premium,
+            "print_kind": self.print_kind,
+            "print_size": self.print_size,
             "zero_dte": self.zero_dte,
             "confidence": self.confidence,
             "ts_ms": self.ts_ms,
@@ -133,6 +162,17 @@ def interval_premium(prev: OptionSnapshot, cur: OptionSnapshot) -> float:
         if exact > 0 and seen and min(seen) / 2 <= implied <= max(seen) * 2:
             return exact
     return dvol * price * m if price is not None else 0.0
+
+
+def extrinsic_premium(cur: OptionSnapshot, premium: float, dvol: float, spot: float) -> float:
+    """The interval premium less intrinsic value, floored at 0 (module docstring)."""
+    if dvol <= 0 or premium <= 0:
+        return 0.0
+    m = cur.shares_per_contract
+    average = premium / (dvol * m)
+    k = cur.strike
+    intrinsic = max(spot - k, 0.0) if cur.contract_type == "call" else max(k - spot, 0.0)
+    return dvol * max(average - intrinsic, 0.0) * m
 
 
 @dataclass(slots=True)
@@ -185,6 +225,9 @@ class FlowTracker:
         self._day: date | None = None
         self._all = _Scope()
         self._zero = _Scope()
+        # Intervals left out of alerts and the signed aggregates, by print kind (complex
+        # legs), this session: shown in the flow payload so nothing is silently dropped.
+        self.filtered: dict[str, int] = {}
 
     def update(
         self, chain: Sequence[OptionSnapshot], spot: float, now_ms: int, today: date
@@ -193,6 +236,7 @@ class FlowTracker:
             self._day = today
             self._all, self._zero = _Scope(), _Scope()
             self._unusual_fired.clear()
+            self.filtered = {}
         alerts: list[FlowAlert] = []
         current: dict[str, OptionSnapshot] = {}
         today_text = today.isoformat()
@@ -200,6 +244,11 @@ class FlowTracker:
             current[snap.ticker] = snap
             prev = self._prev.get(snap.ticker)
             if prev is None:
+                # First sight (a start mid-session): a contract already past the vol/OI bar
+                # got there before we watched, so it is not news now. Without this, a server
+                # started at 15:30 published ~800 "unusual" alerts on its second poll.
+                if self._unusual(snap, snap.expiration_date == today_text):
+                    self._unusual_fired.add(snap.ticker)
                 continue
             if snap.day_volume < prev.day_volume:
                 self._unusual_fired.discard(snap.ticker)  # new session for this contract
@@ -211,6 +260,12 @@ class FlowTracker:
         self._unusual_fired &= current.keys()
         return alerts
 
+    def _unusual(self, snap: OptionSnapshot, zero: bool) -> bool:
+        t = self._t
+        ratio = t.vol_oi_0dte if zero else t.vol_oi
+        vol_oi = snap.day_volume / max(snap.open_interest, 1.0)
+        return vol_oi >= ratio and snap.day_volume >= t.min_volume
+
     def _compare(
         self, prev: OptionSnapshot, cur: OptionSnapshot, spot: float, now_ms: int, zero: bool
     ) -> list[FlowAlert]:
@@ -220,34 +275,41 @@ class FlowTracker:
             return []
         m = cur.shares_per_contract
         premium = interval_premium(prev, cur)
+        extrinsic = extrinsic_premium(cur, premium, dvol, spot)
         vol_oi = cur.day_volume / max(cur.open_interest, 1.0)
         side = classify_side(cur, t.max_quote_skew_ms)
         sign = _SIDE_SIGN[side]
-        delta_notional = sign * dvol * (cur.delta or 0.0) * m * spot
+        delta_notional = None if cur.delta is None else dvol * cur.delta * m * spot
         option_type = "call" if cur.contract_type == "call" else "put"
-        self._all.add(cur.strike, option_type, sign * premium, delta_notional)
-        if zero:
-            self._zero.add(cur.strike, option_type, sign * premium, delta_notional)
-
         new_print = cur.trade_ts_ms is not None and cur.trade_ts_ms != prev.trade_ts_ms
-        size = cur.last_size if new_print and cur.last_size is not None else 0.0
-        print_premium = size * (cur.last_price or 0.0) * m
+        kind_of_print = classify_print(cur.last_conditions) if new_print else None
+        if kind_of_print == "canceled":
+            new_print, kind_of_print = False, None
+        directional = (
+            None if delta_notional is None or sign == 0 or kind_of_print == "complex"
+            else sign * delta_notional
+        )  # fmt: skip
         kinds: list[AlertKind] = []
-        ratio = t.vol_oi_0dte if zero else t.vol_oi
-        if (
-            vol_oi >= ratio
-            and cur.day_volume >= t.min_volume
-            and cur.ticker not in self._unusual_fired
-        ):
+        if self._unusual(cur, zero) and cur.ticker not in self._unusual_fired:
             self._unusual_fired.add(cur.ticker)
             kinds.append("unusual_vol_oi")
-        big = t.large_premium_0dte if zero else t.large_premium
-        if premium >= big or print_premium >= big:
-            kinds.append("large_premium")
-        if size >= t.block_contracts:
-            kinds.append("block")
-        if dvol >= t.sweep_contracts and side in ("buy", "sell") and dvol > size:
-            kinds.append("possible_sweep")
+        if kind_of_print == "complex":
+            # A spread or box leg: no direction, no premium or print alerts, no signed flow.
+            self.filtered["complex"] = self.filtered.get("complex", 0) + 1
+        else:
+            signed = sign * premium
+            self._all.add(cur.strike, option_type, signed, directional or 0.0)
+            if zero:
+                self._zero.add(cur.strike, option_type, signed, directional or 0.0)
+            size = cur.last_size if new_print and cur.last_size is not None else 0.0
+            big = t.large_premium_0dte if zero else t.large_premium
+            if extrinsic >= big:
+                kinds.append("large_premium")
+            # An ISO print is one child of a sweep, not a block crossed at one price.
+            if size >= t.block_contracts and size <= dvol and kind_of_print == "single":
+                kinds.append("block")
+            if kind_of_print == "iso" and dvol >= t.sweep_contracts and side in ("buy", "sell"):
+                kinds.append("possible_sweep")
         return [
             FlowAlert(
                 id=f"{kind}:{cur.ticker}:{now_ms}",
@@ -264,6 +326,10 @@ class FlowTracker:
                 zero_dte=zero,
                 confidence="low" if kind == "possible_sweep" else "medium",
                 ts_ms=now_ms,
+                extrinsic_premium=extrinsic,
+                directional_delta_notional=directional,
+                print_kind=kind_of_print,
+                print_size=cur.last_size if new_print else None,
             )
             for kind in kinds
         ]
@@ -271,5 +337,10 @@ class FlowTracker:
     def aggregates(self) -> dict[str, object]:
         """Session flow so far: ``{"all": scope, "zero_dte": scope}``; each scope is
         ``{call_premium, put_premium, net_delta, by_strike: {"6000": {...}}}``. Premiums are
-        signed by side (buy +, sell -, mid/unknown 0); net_delta is delta notional in $."""
-        return {"all": self._all.to_json(), "zero_dte": self._zero.to_json()}
+        signed by side (buy +, sell -, mid/unknown 0); net_delta is the directional delta
+        notional in $. Complex-order legs are left out (``filtered`` counts them)."""
+        return {
+            "all": self._all.to_json(),
+            "zero_dte": self._zero.to_json(),
+            "filtered": dict(self.filtered),
+        }

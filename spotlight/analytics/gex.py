@@ -1,103 +1,89 @@
-"""Dealer gamma exposure: per strike, total, re-priced profile, flip and key strikes (pure).
+"""Dealer gamma exposure: contracts priced on one basis, per strike, re-priced profile, flip
+and key strikes (pure).
 
-Conventions (spx-analytics.md sections 2-4 and 11), also published in the channel metadata:
+Conventions (spx-analytics.md sections 1-4 and 11), also published in the channel metadata:
 
-- Unit: variant A, "$ per 1% move": GEX = sign * gamma * OI * multiplier * S^2 * 0.01.
+- Unit: variant A, "$ per 1% move": GEX = sign * gamma * OI * multiplier * S^2 * 0.01; the
+  per-point variant is the same divided by 0.01 * S.
 - Sign: the naive public rule, dealers long calls and short puts, so calls +, puts -.
-- Gamma: Black-Scholes with the contract's own snapshot IV (sticky strike) and T in trading
-  minutes to settlement (``session.SessionCalendar.year_fraction``, 15-minute floor).
-- Buckets: "0dte" = expiring on today's New York date; "all" = expiring within ``max_dte``
-  calendar days (default 60, today included).
-- Dropped: settled contracts (AM-settled SPX expiring today once 09:30 ET has passed), OI <= 0,
-  missing or non-positive IV.
+- One basis for IV and time: T is session-aware trading time (``SessionCalendar``:
+  regular-session minutes plus each overnight gap ahead, 15-minute floor) and the vol is
+  implied from the contract's quote mid *on that T* (Black-76 on the forward from put-call
+  parity). A vendor's IV is implied on its own T (Massive's: calendar time), and using it
+  with ours changes the total variance vol^2 T: at 13:00 an ATM 0DTE gamma came out 0.43x
+  the vendor's. Without a usable mid, the vendor's IV is converted to our basis by keeping
+  its total variance (vol_ours = vol_vendor sqrt(T_calendar / T_ours)).
+- Buckets: ``0dte`` = PM-settled contracts expiring today (New York date); ``ex0dte`` = every
+  other live contract within ``max_dte`` calendar days; ``all`` = both. A contract is live
+  while a regular session is left before its settlement, so AM-settled SPX monthlies leave
+  every bucket at the close of the session before their expiry (they settle on the opening
+  print: nothing is left to hedge, and at a 15-minute floor they piled the walls onto one
+  strike before the open).
+- Dropped: contracts that are not live, OI <= 0, and those without a usable vol (counted as
+  ``unpriced``).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-import re
-import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Final, Literal
+from datetime import datetime
 
-from spotlight.analytics.greeks import bs_gamma
-from spotlight.analytics.session import SessionCalendar
-from spotlight.domain.nytime import NY
-from spotlight.domain.options import OptionSnapshot
+import numpy as np
 
-Bucket = Literal["0dte", "all"]
+from spotlight.analytics import chain_math as cm
+from spotlight.analytics.chain_pricing import (
+    BUCKETS,
+    CHARM_PER_HOUR,
+    DEFAULT_MAX_DTE,
+    ONE_PCT,
+    Bucket,
+    OptionPosition,
+    PricedChain,
+    price_chain,
+)
+from spotlight.analytics.session import DEFAULT_FLOOR_MINUTES, SessionCalendar
 
-DEFAULT_MAX_DTE: Final = 60
-# 1% of S: the S^2 * 0.01 factor turns gamma (per point) into $ traded per 1% move.
-_ONE_PCT: Final = 0.01
-_SQRT_2PI: Final = math.sqrt(2.0 * math.pi)
-# Roots whose contracts settle on the opening print (spx-analytics.md, S18). SPXW and equity
-# or ETF options (SPY) settle PM.
-_AM_ROOTS: Final = frozenset({"SPX"})
-_ROOT = re.compile(r"^(?:O:)?([A-Z.]+?)\d{6}[CP]\d{8}$")
-
-
-def convention(max_dte: int = DEFAULT_MAX_DTE, floor_minutes: float = 15.0) -> dict[str, object]:
-    """The conventions behind the numbers, for the channel metadata: users compare against
-    vendors that differ in unit, sign and T basis (spx-analytics.md 11.6)."""
-    return {
-        "unit": "USD per 1% move",
-        "sign": "dealers long calls, short puts (calls +, puts -)",
-        "tBasis": f"trading minutes to settlement / (252*390), floor {floor_minutes:g} min",
-        "ivSource": "snapshot implied_volatility",
-        "oi": "as of prior close",
-        "buckets": {"0dte": "expiring today (ET)", "all": f"<= {max_dte} DTE"},
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class OptionPosition:
-    """One contract's inputs. ``iv`` None means no usable IV (the contract is skipped);
-    ``vendor_gamma`` None means the vendor sent no greeks (used only for the cross-check)."""
-
-    strike: float
-    kind: str  # "call" or "put"
-    expiry: date
-    am_settled: bool
-    open_interest: float
-    iv: float | None
-    multiplier: float = 100.0
-    vendor_gamma: float | None = None
-
-    @classmethod
-    def from_snapshot(cls, snap: OptionSnapshot) -> OptionPosition:
-        """Raises ValueError for a contract type other than call/put or an unparsable ticker."""
-        kind = snap.contract_type.lower()
-        if kind not in ("call", "put"):
-            raise ValueError(f"{snap.ticker}: contract_type must be call or put, not {kind!r}")
-        match = _ROOT.match(snap.ticker)
-        if match is None:
-            raise ValueError(
-                f"{snap.ticker!r} is not an OCC option ticker like O:SPXW251219C06000000"
-            )
-        return cls(
-            strike=snap.strike,
-            kind=kind,
-            expiry=date.fromisoformat(snap.expiration_date),
-            am_settled=match.group(1) in _AM_ROOTS,
-            open_interest=snap.open_interest,
-            iv=snap.implied_volatility,
-            multiplier=snap.shares_per_contract or 100.0,
-            vendor_gamma=snap.gamma,
-        )
+__all__ = [
+    "BUCKETS",
+    "CHARM_PER_HOUR",
+    "DEFAULT_MAX_DTE",
+    "ONE_PCT",
+    "Bucket",
+    "FlipResult",
+    "KeyLevels",
+    "OptionPosition",
+    "PricedChain",
+    "StrikeGex",
+    "by_strike",
+    "chain_profile",
+    "gamma_flip",
+    "gamma_profile",
+    "gex_by_strike",
+    "key_levels",
+    "price_chain",
+    "spot_grid",
+]
 
 
 @dataclass(frozen=True, slots=True)
 class StrikeGex:
-    """$ per 1% move at one strike: ``call_gex`` >= 0, ``put_gex`` <= 0, ``net_gex`` their sum."""
+    """$ per 1% move at one strike: ``call_gex`` >= 0, ``put_gex`` <= 0, ``net_gex`` their sum;
+    ``vanna`` in $ delta per vol point, ``charm`` in $ delta per session hour (both net)."""
 
     strike: float
     call_gex: float
     put_gex: float
     net_gex: float
+    vanna: float = 0.0
+    charm: float = 0.0
+
+    @property
+    def abs_gex(self) -> float:
+        """|call| + |put|: gamma at the strike, not netted (the absolute gamma strike's score)."""
+        return abs(self.call_gex) + abs(self.put_gex)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,60 +110,35 @@ class KeyLevels:
     total_gex: float
 
 
-@dataclass(frozen=True, slots=True)
-class _Priced:
-    """A selected contract with its T fixed; ``weight`` = sign * OI * multiplier."""
-
-    position: OptionPosition
-    weight: float
-    t: float
-
-
-def _select(
-    positions: Iterable[OptionPosition],
-    now: datetime,
-    calendar: SessionCalendar,
-    bucket: Bucket,
-    max_dte: int,
-    floor_minutes: float,
-) -> list[_Priced]:
-    if bucket not in ("0dte", "all"):
-        raise ValueError(f"bucket must be '0dte' or 'all', not {bucket!r}")
-    today = now.astimezone(NY).date()
-    t_by_expiry: dict[tuple[date, bool], float | None] = {}  # {(expiry, am): T or None=expired}
-    out: list[_Priced] = []
-    for p in positions:
-        if p.open_interest <= 0 or p.iv is None or p.iv <= 0:
-            continue
-        if p.expiry != today if bucket == "0dte" else (p.expiry - today).days > max_dte:
-            continue
-        key = (p.expiry, p.am_settled)
-        if key not in t_by_expiry:
-            expired = calendar.is_expired(now, p.expiry, p.am_settled)
-            t_by_expiry[key] = (
-                None if expired else calendar.year_fraction(now, *key, floor_minutes=floor_minutes)
-            )
-        t = t_by_expiry[key]
-        if t is None:
-            continue
-        sign = 1.0 if p.kind == "call" else -1.0
-        out.append(_Priced(p, sign * p.open_interest * p.multiplier, t))
-    return out
-
-
-def _by_strike(priced: Sequence[_Priced], spot: float, r: float, q: float) -> list[StrikeGex]:
-    scale = spot * spot * _ONE_PCT
-    calls: dict[float, float] = {}
-    puts: dict[float, float] = {}
-    for c in priced:
-        p = c.position
-        gex = c.weight * bs_gamma(spot, p.strike, p.iv or 0.0, c.t, r, q) * scale
-        side = calls if c.weight > 0 else puts
-        side[p.strike] = side.get(p.strike, 0.0) + gex
+def by_strike(chain: PricedChain, bucket: Bucket) -> list[StrikeGex]:
+    """GEX, vanna and charm exposure per strike over one bucket, ascending by strike."""
+    mask = chain.mask(bucket)
+    if not mask.any():
+        return []
+    gex, vanna, charm = (
+        a[mask] for a in (chain.gex(), chain.vanna_exposure(), chain.charm_exposure())
+    )
+    strikes = chain.strike[mask]
+    calls = chain.weight[mask] > 0
+    keys, inverse = np.unique(strikes, return_inverse=True)
+    size = keys.shape[0]
+    call_gex = np.bincount(inverse, weights=np.where(calls, gex, 0.0), minlength=size)
+    put_gex = np.bincount(inverse, weights=np.where(calls, 0.0, gex), minlength=size)
+    vanna_k = np.bincount(inverse, weights=vanna, minlength=size)
+    charm_k = np.bincount(inverse, weights=charm, minlength=size)
     return [
-        StrikeGex(k, calls.get(k, 0.0), puts.get(k, 0.0), calls.get(k, 0.0) + puts.get(k, 0.0))
-        for k in sorted(calls.keys() | puts.keys())
+        StrikeGex(float(k), float(c), float(p), float(c + p), float(v), float(ch))
+        for k, c, p, v, ch in zip(keys, call_gex, put_gex, vanna_k, charm_k, strict=True)
     ]
+
+
+def chain_profile(chain: PricedChain, bucket: Bucket, spots: Sequence[float]) -> list[float]:
+    """Total GEX of one bucket re-priced at each hypothetical spot (``chain_math.profile``)."""
+    m = chain.mask(bucket)
+    return cm.profile(
+        spots, chain.weight[m], chain.carry[m], chain.strike[m], chain.vol[m], chain.t[m],
+        chain.disc[m],
+    )  # fmt: skip
 
 
 def gex_by_strike(
@@ -187,40 +148,16 @@ def gex_by_strike(
     calendar: SessionCalendar,
     bucket: Bucket,
     max_dte: int = DEFAULT_MAX_DTE,
-    floor_minutes: float = 15.0,
+    floor_minutes: float = DEFAULT_FLOOR_MINUTES,
     *,
     r: float = 0.0,
     q: float = 0.0,
 ) -> list[StrikeGex]:
     """GEX ($ per 1% move) per strike at ``spot``, ascending by strike."""
-    return _by_strike(_select(positions, now, calendar, bucket, max_dte, floor_minutes), spot, r, q)
-
-
-def _profile(priced: Sequence[_Priced], spots: Sequence[float], r: float, q: float) -> list[float]:
-    # Hot loop (grid points x contracts, ~500 x 5,000 for the all-expiry bucket): everything
-    # that does not depend on S is hoisted, and gamma * S^2 * 0.01 is folded into
-    # coef * exp(-d1^2/2) * S * 0.01 with coef = weight * e^(-qT) / (sqrt(2 pi) vol sqrt T).
-    terms: list[tuple[float, float, float]] = []  # (ln K - (r - q + vol^2/2) T, vol sqrt T, coef)
-    for c in priced:
-        vol = c.position.iv or 0.0
-        if c.t <= 0 or vol <= 0 or c.position.strike <= 0:
-            continue
-        sst = vol * math.sqrt(c.t)
-        shift = math.log(c.position.strike) - (r - q + 0.5 * vol * vol) * c.t
-        terms.append((shift, sst, c.weight * math.exp(-q * c.t) / (_SQRT_2PI * sst)))
-    out: list[float] = []
-    exp = math.exp
-    for s in spots:
-        if s <= 0:
-            out.append(0.0)
-            continue
-        ln_s = math.log(s)
-        acc = 0.0
-        for shift, sst, coef in terms:
-            x = (ln_s - shift) / sst
-            acc += coef * exp(-0.5 * x * x)
-        out.append(acc * s * _ONE_PCT)
-    return out
+    if bucket not in BUCKETS:
+        raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}, not {bucket!r}")
+    chain = price_chain(positions, spot, now, calendar, max_dte, floor_minutes, r=r, q=q)
+    return by_strike(chain, bucket)
 
 
 def gamma_profile(
@@ -230,14 +167,19 @@ def gamma_profile(
     calendar: SessionCalendar,
     bucket: Bucket,
     max_dte: int = DEFAULT_MAX_DTE,
-    floor_minutes: float = 15.0,
+    floor_minutes: float = DEFAULT_FLOOR_MINUTES,
     *,
+    spot: float | None = None,
     r: float = 0.0,
     q: float = 0.0,
 ) -> list[float]:
-    """Total GEX ($ per 1% move) with every contract re-priced at each hypothetical spot."""
-    priced = _select(positions, now, calendar, bucket, max_dte, floor_minutes)
-    return _profile(priced, spots, r, q)
+    """Total GEX ($ per 1% move) with every contract re-priced at each hypothetical spot.
+    ``spot`` (default: the middle of ``spots``) is where vols are implied and carry is set."""
+    if not spots:
+        return []
+    at = spot if spot is not None else spots[len(spots) // 2]
+    chain = price_chain(positions, at, now, calendar, max_dte, floor_minutes, r=r, q=q)
+    return chain_profile(chain, bucket, spots)
 
 
 def gamma_flip(spots: Sequence[float], profile: Sequence[float], spot: float) -> FlipResult:
@@ -276,7 +218,7 @@ def _argmax(strikes: Sequence[StrikeGex], value: str) -> float | None:
         if value == "put":
             return -s.put_gex
         if value == "abs":
-            return abs(s.call_gex) + abs(s.put_gex)
+            return s.abs_gex
         return s.net_gex
 
     best: StrikeGex | None = None
@@ -307,79 +249,3 @@ def spot_grid(spot: float, pct: float, step: float) -> list[float]:
     lo = math.ceil(spot * (1 - pct) / step)
     hi = math.floor(spot * (1 + pct) / step)
     return [k * step for k in range(lo, hi + 1)]
-
-
-def _vendor_check(priced: Sequence[_Priced], spot: float, r: float, q: float) -> float | None:
-    diffs = [
-        (bs_gamma(spot, c.position.strike, c.position.iv or 0.0, c.t, r, q) - vendor) / vendor
-        for c in priced
-        if (vendor := c.position.vendor_gamma) is not None and vendor > 0
-    ]
-    return statistics.median(diffs) if diffs else None
-
-
-def gex_report(
-    positions: Iterable[OptionPosition],
-    spot: float,
-    now: datetime,
-    calendar: SessionCalendar,
-    *,
-    grid_pct_0dte: float = 0.05,
-    grid_pct_all: float = 0.20,
-    step: float = 5.0,
-    max_dte: int = DEFAULT_MAX_DTE,
-    floor_minutes: float = 15.0,
-    r: float = 0.0,
-    q: float = 0.0,
-) -> dict[str, object]:
-    """The GEX channel payload for one underlying (JSON-ready; amounts in $bn per 1% move).
-
-    ``vendorGammaCheck`` is the median of (our gamma - vendor gamma) / vendor gamma over the
-    all-expiry contracts that carry vendor greeks: positive means ours is larger (typically a
-    shorter T basis for 0DTE); null when none do.
-    """
-    positions = list(positions)
-    buckets: dict[str, object] = {}
-    priced_all: list[_Priced] = []
-    plan: tuple[tuple[Bucket, float], ...] = (("0dte", grid_pct_0dte), ("all", grid_pct_all))
-    for bucket, pct in plan:
-        priced = _select(positions, now, calendar, bucket, max_dte, floor_minutes)
-        if bucket == "all":
-            priced_all = priced
-        strikes = _by_strike(priced, spot, r, q)
-        levels = key_levels(strikes)
-        grid = spot_grid(spot, pct, step)
-        flip = gamma_flip(grid, _profile(priced, grid, r, q), spot)
-        buckets[bucket] = {
-            "contracts": len(priced),
-            "totalGexBn": levels.total_gex / 1e9,
-            "totalGexPerPointBn": levels.total_gex / (_ONE_PCT * spot) / 1e9,
-            "strikes": [
-                {
-                    "strike": s.strike,
-                    "callGexBn": s.call_gex / 1e9,
-                    "putGexBn": s.put_gex / 1e9,
-                    "netGexBn": s.net_gex / 1e9,
-                }
-                for s in strikes
-            ],
-            "levels": {
-                "callWall": levels.call_wall,
-                "putWall": levels.put_wall,
-                "absGammaStrike": levels.abs_gamma_strike,
-                "maxNetStrike": levels.max_net_strike,
-            },
-            "flip": {"level": flip.level, "multiple": flip.multiple, "side": flip.side},
-            "grid": {
-                "lo": grid[0] if grid else None,
-                "hi": grid[-1] if grid else None,
-                "step": step,
-            },
-        }
-    return {
-        "spot": spot,
-        "asOf": now.isoformat(),
-        "convention": convention(max_dte, floor_minutes),
-        "buckets": buckets,
-        "vendorGammaCheck": _vendor_check(priced_all, spot, r, q),
-    }

@@ -22,6 +22,9 @@ IV_LOW: Final = 1e-4
 IV_HIGH: Final = 5.0
 # Bisection halves the bracket each step: 60 steps take 5.0 to ~4e-18, below double precision.
 _IV_STEPS: Final = 60
+# Prices computed in doubles carry rounding of a few ulps of the spot: a model price that sits
+# on the no-arbitrage floor can come out that much below it.
+_PRICE_ROUNDING: Final = 1e-13
 
 
 def norm_pdf(x: float) -> float:
@@ -95,6 +98,10 @@ def implied_vol(
         return None
     lo_price = bs_price(kind, spot, strike, IV_LOW, t, r, q)
     hi_price = bs_price(kind, spot, strike, IV_HIGH, t, r, q)
+    if lo_price - _PRICE_ROUNDING * max(spot, strike) <= price < lo_price:
+        # A price at intrinsic value to rounding (deep in the money, little time left): every
+        # vol up to where time value shows reprices it, and the lowest is the answer.
+        return IV_LOW
     if not lo_price <= price <= hi_price:
         return None
     lo, hi = IV_LOW, IV_HIGH

@@ -5,9 +5,17 @@ Why trading time: 0DTE gamma scales with 1/sqrt(T), so the T convention dominate
 early close) between ``now`` and settlement and divide by a trading-time year of 252 * 390
 minutes; nights, weekends and holidays add no time because the index cannot move then.
 
+Overnight: the index does not trade between sessions, but the next open still gaps. A
+contract that lives across a close-to-open gap carries that variance, so each gap counts as
+``OVERNIGHT_MINUTES`` of session-equivalent time (pro rata while a gap is under way). That is
+what makes an AM-settled monthly on the afternoon before its expiry carry the overnight to
+the opening print instead of only the minutes left in the session.
+
 All datetimes must be timezone-aware; they are converted to America/New_York here, so callers
 may pass UTC. Settlement: PM-settled contracts (SPXW, SPY) settle at the session close of the
-expiry day; AM-settled ``O:SPX`` monthlies settle on the 09:30 opening print.
+expiry day; AM-settled ``O:SPX`` monthlies settle on the 09:30 opening print. A contract is
+*live* (it carries gamma that dealers hedge) while a session is left before its settlement:
+an AM-settled monthly stops being live at the close of the session before its expiry day.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from collections.abc import Mapping, Set
 from datetime import date, datetime, time, timedelta
 from typing import Final
 
+from spotlight.domain import calendar as nyse
 from spotlight.domain.nytime import NY
 
 OPEN: Final = time(9, 30)
@@ -26,6 +35,13 @@ MINUTES_PER_YEAR: Final = 252 * 390
 # About a quarter hour: without a floor, gamma of an ATM 0DTE contract diverges as the bell
 # nears and a single strike swamps the profile (the spec recommends 10-15 min).
 DEFAULT_FLOOR_MINUTES: Final = 15.0
+# One close-to-open gap in session-equivalent minutes. The S&P 500's overnight (close to next
+# open) return carries about a quarter of its daily variance, so a gap is worth
+# 390 * 0.25 / 0.75 = 130 session minutes. A weekend or holiday gap counts once, like a
+# weeknight: variance does not accrue with calendar time while the market is shut.
+OVERNIGHT_MINUTES: Final = 130.0
+# Carry (discounting, the forward) accrues on calendar time: ACT/365.
+_CALENDAR_YEAR_MINUTES: Final = 365.0 * 24 * 60
 
 
 def _ny(now: datetime) -> datetime:
@@ -66,6 +82,67 @@ class SessionCalendar:
     def is_expired(self, now: datetime, expiry: date, am_settled: bool) -> bool:
         return _ny(now) >= self.settlement(expiry, am_settled)
 
+    def is_live(self, now: datetime, expiry: date, am_settled: bool) -> bool:
+        """Whether any regular-session time is left before settlement (see module docstring):
+        False for an AM-settled monthly from the close before its expiry day onwards."""
+        return self.minutes_to_expiry(now, expiry, am_settled) > 0.0
+
+    def session_minutes_left(self, now: datetime) -> float:
+        """Regular-session minutes left today (0 outside a session, or on a closed day)."""
+        day = _ny(now).date()
+        return self.minutes_to_expiry(now, day, am_settled=False)
+
+    def session_length(self, day: date) -> float:
+        """Minutes of the regular session on ``day`` (210 on a 13:00 close; 0 when closed)."""
+        if not self.is_trading_day(day):
+            return 0.0
+        close = datetime.combine(day, self.session_close(day), NY)
+        return (close - datetime.combine(day, OPEN, NY)).total_seconds() / 60.0
+
+    def session_bounds(self, day: date) -> tuple[datetime, datetime] | None:
+        """The regular session of ``day`` (09:30 to the close, ET), None when closed."""
+        if not self.is_trading_day(day):
+            return None
+        return datetime.combine(day, OPEN, NY), datetime.combine(day, self.session_close(day), NY)
+
+    def previous_trading_day(self, day: date) -> date:
+        """The last trading day strictly before ``day``."""
+        prev = day - timedelta(days=1)
+        for _ in range(14):  # no exchange closes for two weeks; a bound, not a loop forever
+            if self.is_trading_day(prev):
+                break
+            prev -= timedelta(days=1)
+        return prev
+
+    def _previous_close(self, day: date) -> datetime:
+        prev = self.previous_trading_day(day)
+        return datetime.combine(prev, self.session_close(prev), NY)
+
+    def variance_minutes(self, now: datetime, expiry: date, am_settled: bool) -> float:
+        """Session minutes to settlement plus ``OVERNIGHT_MINUTES`` per close-to-open gap
+        still ahead (the gap under way counts for the share of it not yet elapsed)."""
+        start = _ny(now)
+        settle = self.settlement(expiry, am_settled)
+        if start >= settle:
+            return 0.0
+        total = self.minutes_to_expiry(now, expiry, am_settled)
+        day = start.date()
+        while day <= expiry:
+            if self.is_trading_day(day):
+                opens = datetime.combine(day, OPEN, NY)
+                if start < opens <= settle:
+                    closed = self._previous_close(day)
+                    gap = (opens - closed).total_seconds()
+                    left = (opens - max(start, closed)).total_seconds()
+                    total += OVERNIGHT_MINUTES * (left / gap if gap > 0 else 1.0)
+            day += timedelta(days=1)
+        return total
+
+    def carry_years(self, now: datetime, expiry: date, am_settled: bool) -> float:
+        """Calendar years (ACT/365) to settlement, for discounting and the forward."""
+        seconds = (self.settlement(expiry, am_settled) - _ny(now)).total_seconds()
+        return max(seconds / 60.0, 0.0) / _CALENDAR_YEAR_MINUTES
+
     def minutes_to_expiry(self, now: datetime, expiry: date, am_settled: bool) -> float:
         """Regular-session minutes from ``now`` to settlement; 0.0 once settled."""
         start = _ny(now)
@@ -92,9 +169,26 @@ class SessionCalendar:
         am_settled: bool,
         floor_minutes: float = DEFAULT_FLOOR_MINUTES,
     ) -> float:
-        """T for Black-Scholes: max(trading minutes, floor) / (252 * 390).
+        """T for Black-Scholes: max(variance minutes, floor) / (252 * 390): session minutes
+        plus the overnight gaps ahead (``variance_minutes``).
 
-        The floor also applies to settled contracts; callers drop those with ``is_expired``.
+        The floor also applies to settled contracts; callers drop those with ``is_live``.
         """
-        minutes = self.minutes_to_expiry(now, expiry, am_settled)
+        minutes = self.variance_minutes(now, expiry, am_settled)
         return max(minutes, floor_minutes) / MINUTES_PER_YEAR
+
+
+_calendars: dict[int, SessionCalendar] = {}  # {year: NYSE calendar of that year and the next}
+
+
+def nyse_calendar(year: int) -> SessionCalendar:
+    """Holidays and 13:00 early closes of ``year`` and ``year + 1`` (NYSE rules, so 0DTE
+    time to expiry is right on the day after Thanksgiving and on Christmas Eve)."""
+    cal = _calendars.get(year)
+    if cal is None:
+        years = (year, year + 1)
+        cal = _calendars[year] = SessionCalendar(
+            early_closes={d: time(13, 0) for y in years for d in nyse.early_closes(y)},
+            holidays={d for y in years for d in nyse.holidays(y)},
+        )
+    return cal

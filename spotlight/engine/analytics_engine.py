@@ -29,20 +29,25 @@ import trio
 
 from spotlight.analytics.basis import BasisTracker
 from spotlight.analytics.channels import (
+    CHANNELS,
     ChannelInputs,
     clusters_payload,
     gamma_levels,
     levels_payload,
     regime_payload,
+    session_summary,
 )
 from spotlight.analytics.clusters import Zone
 from spotlight.analytics.coach import Coach, CoachState
 from spotlight.analytics.flow import FlowAlert
 from spotlight.analytics.regime import classify
+from spotlight.analytics.session import SessionCalendar, nyse_calendar
 from spotlight.analytics.setups import SetupInputs, buffer_points, detect_setups
 from spotlight.domain.bars import Bar, rollup
 from spotlight.domain.nytime import NY
+from spotlight.domain.symbol_bars import SymbolBars
 from spotlight.engine.analytics_worker import analyze, forget
+from spotlight.engine.channel_states import channel_states, channel_view
 from spotlight.engine.pipeline import Pipeline
 from spotlight.hub.hub import Hub
 from spotlight.market.source import ChainJob
@@ -74,6 +79,7 @@ class AnalyticsEngine:
         self.published: dict[str, int] = {}  # {channel: count}
         self.on_step: StepRecorder | None = None
         self._submitted = False  # whether the worker holds state for this engine
+        self.started_ms: int | None = None  # when ``start`` ran: channels warm up from here
 
     def publish(self, channel: str, payload: Any, *, conflate: bool = True) -> None:
         """Publish through the hub. Snapshot-like channels conflate (a newer payload replaces
@@ -81,6 +87,14 @@ class AnalyticsEngine:
         self.latest[channel] = payload
         self.published[channel] = self.published.get(channel, 0) + 1
         self.hub.publish(channel, channel, payload, conflate_key=channel if conflate else None)
+
+    def channel_states(self, now_ms: int) -> dict[str, str]:
+        """``{channel: "ready" | "warming" | "waiting"}`` (engine/channel_states.py)."""
+        return channel_states(CHANNELS, self.latest, self.started_ms, now_ms)
+
+    def channel_view(self, now_ms: int) -> dict[str, Any]:
+        """The newest payloads, with a warming marker for channels without one yet."""
+        return channel_view(CHANNELS, self.latest, self.started_ms, now_ms)
 
     def restore(self, latest: Mapping[str, Any]) -> None:
         """Adopt state captured at a recording's segment start (the latest GEX)."""
@@ -114,6 +128,8 @@ class AnalyticsEngine:
     # -- steps ----------------------------------------------------------------------------
     def start(self, now_ms: int) -> None:
         self._record({"k": "start", "now": now_ms})
+        if self.started_ms is None:  # an actor restart keeps the first start
+            self.started_ms = now_ms
         self.publish(
             "coach:message",
             {
@@ -164,7 +180,9 @@ class AnalyticsEngine:
             return
         self._record({"k": "basis", "now": now_ms})
         self.basis.add(spx.price, spy.bid, spy.ask)
-        if self.basis.samples % 5 == 0:
+        # The first sample publishes at once (a ratio of one sample beats none while the
+        # channel warms up), then every 5th.
+        if self.basis.samples % 5 == 0 or self.basis.samples == 1:
             self.publish("basis:update", {**self.basis.payload(), "asOf": now_ms})
 
     def levels(self, now_ms: int) -> None:
@@ -185,19 +203,23 @@ class AnalyticsEngine:
 
     # -- inputs -----------------------------------------------------------------------------
     def _inputs(self, now_ms: int) -> ChannelInputs:
-        today = dt.datetime.fromtimestamp(now_ms / 1000, NY).date()
+        """Market state for the channels; session inputs are regular-hours bars only."""
+        now = dt.datetime.fromtimestamp(now_ms / 1000, NY)
+        calendar = nyse_calendar(now.year)
+        today = now.date()
         bars = self.pipeline.bars
         trade = self.pipeline.last_trade.get("I:SPX")
+        spx, spy = bars.get("I:SPX"), bars.get("SPY")
+        previous = session_minutes(spx, calendar, calendar.previous_trading_day(today))
         return ChannelInputs(
             now_ms=now_ms,
             spx=trade.price if trade else None,
-            spx_minutes=_today(bars["I:SPX"].history("1m", 1440), today) if "I:SPX" in bars else (),
-            spy_minutes=_today(bars["SPY"].history("1m", 1440), today) if "SPY" in bars else (),
-            spx_prev_day=_previous_day(bars["I:SPX"].history("1d", 3), today)
-            if "I:SPX" in bars
-            else None,
+            spx_minutes=session_minutes(spx, calendar, today),
+            spy_minutes=session_minutes(spy, calendar, today),
+            spx_prev_day=session_summary(previous),
             basis=self.basis,
             gex_spx=self.latest.get("gex:SPX"),
+            calendar=calendar,
         )
 
     def _setups_and_coach(
@@ -211,7 +233,7 @@ class AnalyticsEngine:
         assert spot is not None
         gamma = gamma_levels(inputs.gex_spx)
         label = classify(regime["gamma"], regime["vol"], int(regime.get("trendEvidence") or 0))
-        sigma = move * _remaining_fraction(inputs.now) ** 0.5 if move else 0.0
+        sigma = move * inputs.remaining_fraction() ** 0.5 if move else 0.0
         opening = levels.get("openingRange") or {}
         vwap = levels.get("vwap") or {}
         setups = detect_setups(
@@ -232,6 +254,8 @@ class AnalyticsEngine:
                 or_low=opening.get("low"),
                 or_mid=opening.get("mid"),
                 or_complete=bool(opening.get("complete")),
+                or_end_ms=opening.get("endMs"),
+                max_net_strike=gamma.get("max_net"),
                 zones=self._zones,
                 net_gex=regime.get("netGexBn"),
                 freshness="OI as of prior close; prices live",
@@ -272,16 +296,11 @@ def _camel_key(key: object) -> object:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def _remaining_fraction(now: dt.datetime) -> float:
-    """Fraction of the regular session still to come (0 outside it)."""
-    minutes = now.hour * 60 + now.minute
-    return max(0.0, min(1.0, (16 * 60 - minutes) / 390))
-
-
-def _today(bars: list[Bar], today: dt.date) -> list[Bar]:
-    return [b for b in bars if dt.datetime.fromtimestamp(b.start_ms / 1000, NY).date() == today]
-
-
-def _previous_day(days: list[Bar], today: dt.date) -> Bar | None:
-    earlier = [b for b in days if dt.datetime.fromtimestamp(b.start_ms / 1000, NY).date() < today]
-    return earlier[-1] if earlier else None
+def session_minutes(bars: SymbolBars | None, calendar: SessionCalendar, day: dt.date) -> list[Bar]:
+    """The 1-minute bars of ``day``'s regular session (09:30 to its close), oldest first."""
+    bounds = calendar.session_bounds(day)
+    if bars is None or bounds is None:
+        return []
+    lo, hi = (int(b.timestamp() * 1000) for b in bounds)
+    # A session has at most 390 minutes; ask only for those before its close.
+    return [b for b in bars.history("1m", 400, before_ms=hi) if b.start_ms >= lo]

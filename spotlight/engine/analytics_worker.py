@@ -21,47 +21,33 @@ from typing import Any
 
 from spotlight.analytics.channels import gex_payload
 from spotlight.analytics.flow import FlowTracker
-from spotlight.analytics.session import SessionCalendar
+from spotlight.analytics.session import nyse_calendar
 from spotlight.domain.nytime import NY
 from spotlight.domain.options import OptionSnapshot
+from spotlight.market.sim_config import MarketHours
 from spotlight.market.simulated_options import OPTION_UNDERLYINGS, OptionBook
 from spotlight.market.simulated_tape import MarketData
 from spotlight.market.source import ChainJob
 
-__all__ = ["analyze", "forget"]
+__all__ = ["analyze", "forget", "nyse_calendar"]
 
 
 # Per engine context (the live analytics, each replay): the simulated market's option book
 # (it only moves forward in time, so a replay cannot share the live one) and the flow baseline.
-_books: dict[str, tuple[tuple[int, int, float], Any]] = {}
+_books: dict[str, tuple[tuple[int, int, float, str], Any]] = {}
 _flows: dict[str, FlowTracker] = {}
-_calendars: dict[int, SessionCalendar] = {}  # {year: NYSE calendar of that year and the next}
 
 
-def nyse_calendar(year: int) -> SessionCalendar:
-    """Holidays and 13:00 early closes of ``year`` and ``year + 1`` (NYSE rules, so 0DTE
-    time to expiry is right on the day after Thanksgiving and on Christmas Eve)."""
-    from spotlight.domain.calendar import early_closes, holidays
-
-    cal = _calendars.get(year)
-    if cal is None:
-        years = (year, year + 1)
-        cal = _calendars[year] = SessionCalendar(
-            early_closes={d: dt.time(13, 0) for y in years for d in early_closes(y)},
-            holidays={d for y in years for d in holidays(y)},
-        )
-    return cal
-
-
-def _sim_chains(
-    context: str, seed: int, start_ms: int, tps: float, now_ms: int
-) -> dict[str, list[OptionSnapshot]]:
-
-    key = (seed, start_ms, tps)
+def _sim_chains(context: str, job: ChainJob, now_ms: int) -> dict[str, list[OptionSnapshot]]:
+    # ("sim", seed, start_ms, trades per second[, hours]): recordings made before the
+    # simulator kept market hours have no hours, and ran around the clock.
+    seed, start_ms, tps = job[1], job[2], job[3]
+    hours: MarketHours = "exchange" if len(job) > 4 and job[4] == "exchange" else "always"
+    key = (seed, start_ms, tps, hours)
     held = _books.get(context)
     if held is None or held[0] != key:
-        book = OptionBook(MarketData(seed, start_ms, history_days=1, trades_per_second=tps))
-        held = _books[context] = (key, book)
+        market = MarketData(seed, start_ms, history_days=1, trades_per_second=tps, hours=hours)
+        held = _books[context] = (key, OptionBook(market))
     book = held[1]
     return {u: book.chain(u, now_ms) for u in OPTION_UNDERLYINGS}
 
@@ -82,13 +68,25 @@ def lower_priority() -> None:
         os.nice(10)
 
 
+def _chain_note(job: ChainJob, underlying: str, contracts: int) -> dict[str, Any]:
+    """How the chain behind a payload was fetched: a Massive walk that looped (contracts
+    kept, de-duplicated) or stopped at the page cap (partial), or the simulator's book."""
+    notes = job[2] if job[0] == "chains" and len(job) > 2 else {}
+    note = dict(notes.get(underlying) or {})
+    return {
+        "source": "simulated" if job[0] == "sim" else "massive",
+        "contracts": contracts,
+        "pages": note.get("pages"),
+        "looped": bool(note.get("looped", False)),
+        "partial": bool(note.get("partial", False)),
+    }
+
+
 def analyze(
     context: str, job: ChainJob, spots: Mapping[str, float | None], now_ms: int
 ) -> dict[str, Any]:
     """GEX payloads per underlying and the flow update for SPX, from one chain job."""
-    chains = (
-        _sim_chains(context, job[1], job[2], job[3], now_ms) if job[0] == "sim" else dict(job[1])
-    )
+    chains = _sim_chains(context, job, now_ms) if job[0] == "sim" else dict(job[1])
     flow = _flows.setdefault(context, FlowTracker())
     now = dt.datetime.fromtimestamp(now_ms / 1000, NY)
     out: dict[str, Any] = {"gex": {}, "flow": None}
@@ -100,6 +98,7 @@ def analyze(
             continue
         payload = gex_payload(chain, spot, now, nyse_calendar(now.year))
         payload["underlying"] = underlying
+        payload["chain"] = _chain_note(job, underlying, len(chain))
         out["gex"][underlying] = payload
         if underlying == "I:SPX":
             alerts = flow.update(chain, spot, now_ms, now.date())

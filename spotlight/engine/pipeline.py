@@ -23,7 +23,7 @@ import trio
 
 from spotlight.domain.bars import TIMEFRAMES, Bar
 from spotlight.domain.symbol_bars import SymbolBars
-from spotlight.domain.ticks import BarRevision, Quote, SourceStatus, Tick, Trade
+from spotlight.domain.ticks import BarRevision, Quote, SourceStatus, Tick, Trade, is_index
 from spotlight.engine.normalizer import TickNormalizer
 from spotlight.engine.publisher import MarketPublisher, SilentPublisher, quote_json, trade_json
 from spotlight.hub.hub import Hub
@@ -66,9 +66,17 @@ class Pipeline:
         self.on_batch: Callable[[str, Any], None] | None = None
 
     def load_history(self, history: Mapping[str, Iterable[Bar]]) -> None:
+        """Seed the bars. An index that prints no live value for a while (the market is
+        closed) still has its last known value: the close of its newest bar, stamped at that
+        minute's end (its trade events carry size 0 like every index value)."""
         for symbol, bars in history.items():
-            if symbol in self.bars:
-                self.bars[symbol].load_history(bars)
+            if symbol not in self.bars:
+                continue
+            loaded = list(bars)
+            self.bars[symbol].load_history(loaded)
+            if loaded and is_index(symbol) and symbol not in self.last_trade:
+                last = loaded[-1]
+                self.last_trade[symbol] = Trade(symbol, last.start_ms + 59_999, last.close, 0.0)
 
     def restore(
         self,

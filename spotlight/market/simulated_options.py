@@ -1,9 +1,10 @@
 """The simulator's option book: listings per (underlying, New York date) and their snapshots
-(pure and deterministic: everything is a function of the seed, the start time and the
-``now_ms`` a caller passes in).
+(pure and deterministic: everything is a function of the seed, the date and the ``now_ms`` a
+caller passes in).
 
-Chains are listed once per (underlying, New York date): expiries (dailies, the SPX AM-settled
-monthlies), a strike ladder around the price at New York midnight and open interest. Prices,
+Chains are listed once per (underlying, New York date) by ``simulated_listings.py``: expiries
+(dailies, the SPX AM-settled monthlies), a strike ladder around the last close before New York
+midnight and open interest. Prices,
 greeks, quotes, trades and day volume are computed per request from the tape's live spot
 (Black-Scholes with a skewed smile, plain ``math``), so only the contracts asked for cost
 anything. :meth:`OptionBook.quote` computes one contract's numbers once; the simulated
@@ -16,19 +17,25 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
-from hashlib import blake2b
+from datetime import date
 
 from spotlight.domain.calendar import (
     is_trading_day,
-    nth_weekday,
     previous_trading_day,
     session_close_ms,
     session_open_ms,
-    trading_days_from,
 )
 from spotlight.domain.nytime import ny_date, ny_midnight_ms
 from spotlight.domain.options import OptionSnapshot
+from spotlight.market.simulated_listings import (
+    BY_BARE,
+    OPTION_UNDERLYINGS,
+    UNDERLYINGS,
+    Contract,
+    Underlying,
+    day_listing,
+    occ_ticker,
+)
 from spotlight.market.simulated_tape import MarketData
 
 __all__ = [
@@ -49,133 +56,10 @@ _YEAR_MS = 365.0 * DAY_MS
 _NS = 1_000_000
 
 
-@dataclass(frozen=True, slots=True)
-class Underlying:
-    chain_ticker: str  # what the snapshot path takes: I:SPX, SPY
-    bare: str  # what the reference endpoint takes: SPX, SPY
-    index: bool
-    inner_step: float
-    inner_pct: float
-    outer_step: float
-    outer_pct: float
-    tick_small: float
-    tick_large: float
-    oi_scale: float
-    div_yield: float
-    vol_mult: float
-    primary_exchange: str
-
-
-UNDERLYINGS: dict[str, Underlying] = {
-    "I:SPX": Underlying(
-        "I:SPX", "SPX", True, 5, 0.05, 25, 0.20, 0.05, 0.10, 2500, 0.013, 1.0, "XCBO"
-    ),
-    "SPY": Underlying("SPY", "SPY", False, 1, 0.10, 5, 0.20, 0.01, 0.01, 6000, 0.012, 1.0, "BATO"),
-    "QQQ": Underlying("QQQ", "QQQ", False, 1, 0.10, 5, 0.20, 0.01, 0.01, 4000, 0.006, 1.25, "XNAS"),
-}
-BY_BARE: dict[str, Underlying] = {u.bare: u for u in UNDERLYINGS.values()}
-# Underlyings whose option chains the simulator provides (the SPX analytics' inputs).
-OPTION_UNDERLYINGS = ("I:SPX", "SPY")
 _RATE = 0.043
 _SQRT2 = math.sqrt(2.0)
 _SQRT2PI = math.sqrt(2.0 * math.pi)
 _MIN_T = MINUTE_MS / _YEAR_MS
-
-
-class Contract:
-    """One listed contract: static for its listing day."""
-
-    __slots__ = (
-        "call",
-        "exp_date",
-        "exp_ms",
-        "expiration",
-        "monthly",
-        "oi",
-        "root",
-        "strike",
-        "strike_json",
-        "ticker",
-        "u",
-        "underlying",
-    )
-
-    def __init__(
-        self,
-        underlying: Underlying,
-        root: str,
-        exp_date: date,
-        exp_ms: int,
-        call: bool,
-        strike: float,
-        monthly: bool,
-        u: tuple[float, ...],
-        oi: int,
-    ) -> None:
-        self.underlying = underlying
-        self.root = root
-        self.exp_date = exp_date
-        self.expiration = exp_date.isoformat()
-        self.exp_ms = exp_ms
-        self.call = call
-        self.strike = strike
-        self.strike_json: float | int = int(strike) if strike.is_integer() else strike
-        self.monthly = monthly
-        self.ticker = occ_ticker(root, exp_date, call, strike)
-        self.u = u
-        self.oi = oi
-
-    @property
-    def contract_type(self) -> str:
-        return "call" if self.call else "put"
-
-    @property
-    def exercise_style(self) -> str:
-        return "european" if self.underlying.index else "american"
-
-
-def occ_ticker(root: str, exp: date, call: bool, strike: float) -> str:
-    return f"O:{root}{exp:%y%m%d}{'C' if call else 'P'}{round(strike * 1000):08d}"
-
-
-def _uniforms(key: str) -> tuple[float, ...]:
-    digest = blake2b(key.encode(), digest_size=32).digest()
-    return tuple(int.from_bytes(digest[i : i + 2], "big") / 65536.0 for i in range(0, 32, 2))
-
-
-def _strikes(u: Underlying, ref: float) -> list[float]:
-    out: set[float] = set()
-    for step, pct in ((u.inner_step, u.inner_pct), (u.outer_step, u.outer_pct)):
-        lo = math.ceil(ref * (1 - pct) / step)
-        hi = math.floor(ref * (1 + pct) / step)
-        out.update(float(k * step) for k in range(lo, hi + 1))
-    return sorted(out)
-
-
-def _third_friday(year: int, month: int) -> date:
-    d = nth_weekday(year, month, 4, 3)
-    while not is_trading_day(d):  # Good Friday and the like: the day before
-        d -= timedelta(days=1)
-    return d
-
-
-def _expiries(u: Underlying, today: date) -> list[tuple[str, date, int, bool]]:
-    """``(root, date, expiry instant ms, monthly)`` for the contracts listed on ``today``."""
-    monthlies: list[date] = []
-    y, m = today.year, today.month
-    for _ in range(3):
-        d = _third_friday(y, m)
-        if d >= today:
-            monthlies.append(d)
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    monthlies = monthlies[:2]
-    daily = sorted(set(trading_days_from(today, 11)) | set(monthlies))
-    weekly_root = "SPXW" if u.bare == "SPX" else u.bare
-    out = [(weekly_root, d, session_close_ms(d), d in monthlies and u.bare != "SPX") for d in daily]
-    if u.bare == "SPX":
-        # AM-settled standard monthlies: they settle at the open on expiry day.
-        out += [("SPX", d, session_open_ms(d), True) for d in monthlies]
-    return out
 
 
 def _session_fraction(now_ms: int) -> float:
@@ -296,27 +180,7 @@ class OptionBook:
             self._listings.clear()
             self._by_ticker.clear()
         ref = self.market.price_before(u.chain_ticker, ny_midnight_ms(today))
-        seed = self.market.seed
-        contracts: list[Contract] = []
-        for root, exp_d, exp_ms, monthly in _expiries(u, today):
-            days = max((exp_d - today).days, 0)
-            width = 0.012 + 0.12 * math.sqrt(days / 365)
-            exp_factor = (2.5 if monthly else 1.0) * (0.7 if days == 0 else math.exp(-days / 90))
-            for strike in _strikes(u, ref):
-                dist = math.log(strike / ref)
-                for call in (True, False):
-                    ticker = occ_ticker(root, exp_d, call, strike)
-                    uu = _uniforms(f"{seed}:{today}:{ticker}")
-                    roundness = _roundness(u, strike)
-                    otm = (strike > ref) if call else (strike < ref)
-                    side = (1.2 if call else 1.6) if otm else 0.45
-                    peak = 0.08 + math.exp(-0.5 * (dist / width) ** 2)
-                    noise = math.exp((uu[0] - 0.5) * 1.2)
-                    oi = int(u.oi_scale * peak * roundness * side * exp_factor * noise)
-                    contracts.append(
-                        Contract(u, root, exp_d, exp_ms, call, strike, monthly, uu, oi)
-                    )
-        contracts.sort(key=lambda c: c.ticker)
+        contracts = day_listing(u, today, ref, self.market.seed)
         self._listings[key] = contracts
         self._by_ticker[key] = {c.ticker: c for c in contracts}
         return contracts
@@ -335,18 +199,29 @@ class OptionBook:
     # -- snapshots ----------------------------------------------------------------------
 
     def context(self, chain_ticker: str, now_ms: int, *, delayed: bool = False) -> PricingContext:
+        """What every contract of ``chain_ticker`` is priced from at ``now_ms``.
+
+        Options keep market hours: outside a session (under the tape's ``exchange`` hours)
+        the chain is priced as of the last session's close, spot included, so a snapshot at
+        night shows the closing chain, not quotes that decay or drift while nothing trades.
+        """
         market = self.market
-        spot = market.price(chain_ticker)
         u = UNDERLYINGS[chain_ticker]
-        vix = market.price("I:VIX")
+        activity = _last_activity_ms(now_ms)
+        if market.hours == "always" or activity >= now_ms:
+            priced_at, spot = now_ms, market.price(chain_ticker)
+            vix = market.price("I:VIX")
+        else:
+            priced_at, spot = activity, market.price_before(chain_ticker, activity)
+            vix = market.vix_of(market.price_before("I:SPX", activity))
         return PricingContext(
-            now_ms=now_ms,
+            now_ms=priced_at,
             today=ny_date(now_ms),
             spot=spot,
             spot_ns=market.last_trade(chain_ticker).ts_ms * _NS,
             atm=vix / 100 * u.vol_mult,
             frac=_session_fraction(now_ms),
-            activity_ms=_last_activity_ms(now_ms),
+            activity_ms=activity,
             timeframe="DELAYED" if delayed else "REAL-TIME",
         )
 
@@ -417,6 +292,19 @@ class OptionBook:
             close = open_ = high = low = vwap = prev_close
         exchange = 302 if u.index else 300 + int(uu[13] * 24)
         greeks = abs(delta) < 0.995
+        trade_size = float(1 + int(uu[9] ** 3 * 50))
+        condition = _condition(uu[5])
+        block = c.block
+        block_ms = _session_ms(ctx.today, block.at) if block is not None else None
+        if block is not None and block_ms is not None and ctx.activity_ms >= block_ms:
+            # The day's block has printed: in the volume, and the last print until a routine
+            # one comes after it (the quote updated right after it, so its side is known).
+            volume += block.size
+            if block_ms >= trade_ms:
+                trade_ms, trade_size, condition = block_ms, float(block.size), block.condition
+                # A seller cannot hit a zero bid: such a block is bought at the ask.
+                trade_px = ask if block.buy or bid <= 0 else bid
+                quote_ms = block_ms + 200
         return ContractQuote(
             spot=s,
             iv=round(iv, 5),
@@ -435,9 +323,9 @@ class OptionBook:
             exchange=exchange,
             volume=volume,
             trade_price=trade_px,
-            trade_size=float(1 + int(uu[9] ** 3 * 50)),
+            trade_size=trade_size,
             trade_ms=trade_ms,
-            condition=209 if uu[5] < 0.8 else 227,
+            condition=condition,
             prev_close=prev_close,
             day_open=open_,
             day_high=high,
@@ -483,13 +371,22 @@ class OptionBook:
         return [self.snapshot(c, ctx) for c in self.listing(chain_ticker, now_ms)]
 
 
-def _roundness(u: Underlying, strike: float) -> float:
-    big = 100.0 if u.index else 10.0
-    mid = 50.0 if u.index else 5.0
-    if strike % big == 0:
-        return 3.0
-    if strike % mid == 0:
-        return 2.0
-    if u.index and strike % 25 == 0:
-        return 1.4
-    return 1.0
+def _session_ms(day: date, share: float) -> int | None:
+    """The instant ``share`` of the way through ``day``'s regular session (None if closed)."""
+    if not is_trading_day(day):
+        return None
+    open_, close = session_open_ms(day), session_close_ms(day)
+    return open_ + int(share * (close - open_))
+
+
+def _condition(u: float) -> int:
+    """The latest print's OPRA condition, as Massive numbers them: mostly automatic
+    executions (209), some multi-leg legs (232), ISO sweeps (219) and auctions (227), so flow
+    analytics see every kind of print they must tell apart (analytics/trade_conditions.py)."""
+    if u < 0.6:
+        return 209
+    if u < 0.75:
+        return 232
+    if u < 0.85:
+        return 219
+    return 227

@@ -6,8 +6,9 @@ way a consolidated feed delivers a packet. Bursts are what make fan-out cheap (o
 client per burst), and stamping at the burst time means an event's ``t`` is when it was
 published: the benchmark measures publish-to-receive latency from it directly.
 
-The schedule of ticks is a pure function of (seed, start time), so the feed is deterministic;
-only the burst stamping depends on ``burst_ms``.
+The schedule of ticks is a pure function of the seed and the date (market/simulator.py), so
+the feed is deterministic; only the burst stamping depends on ``burst_ms``, and it never moves
+a tick into a later minute.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class SimulatedSource:
                 self.simulator.start_ms,
                 history_days=1,
                 trades_per_second=cfg.trades_per_second,
+                hours=cfg.hours,
             )
             self._book = OptionBook(market)
         out: dict[str, tuple[int, list[OptionSnapshot]]] = {}
@@ -78,7 +80,7 @@ class SimulatedSource:
         """The recipe, not the chains: the analytics worker builds them itself."""
         await trio.lowlevel.checkpoint()
         cfg = self.simulator.config
-        return ("sim", cfg.seed, self.simulator.start_ms, cfg.trades_per_second)
+        return ("sim", cfg.seed, self.simulator.start_ms, cfg.trades_per_second, cfg.hours)
 
     def diag(self) -> dict[str, Any]:
         return {"bursts": self.bursts, "ticks": self.ticks}
@@ -128,6 +130,10 @@ class SimulatedSource:
 
 
 def _stamp(t: Trade | Quote, at: int) -> Tick:
+    """The tick at its burst time, but never in a later minute than it happened: the bars
+    built from the stream must stay the simulator's bars (a restart's history equals them)."""
+    minute_end = t.ts_ms - t.ts_ms % 60_000 + 59_999
+    ts = min(at, minute_end)
     if isinstance(t, Trade):
-        return Trade(t.symbol, at, t.price, t.size)
-    return Quote(t.symbol, at, t.bid, t.ask, t.bid_size, t.ask_size)
+        return Trade(t.symbol, ts, t.price, t.size)
+    return Quote(t.symbol, ts, t.bid, t.ask, t.bid_size, t.ask_size)

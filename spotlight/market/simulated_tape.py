@@ -1,29 +1,34 @@
-"""A simulated tape: the simulator's ticks folded into 1-minute rows, with last trades and
-quotes (pure: every read is a function of the seed, the start time and ``now_ms``).
+"""A simulated tape: the simulator's 1-minute rows, last trades and quotes (pure: every read
+is a function of the seed and ``now_ms``).
 
-Prices and 1-minute bars come from :class:`~spotlight.market.simulator.MarketSimulator`
-(history before ``start_ms``, live ticks folded into rows up to ``sync(now)``), so whatever
-reads a tape (the simulated option book's spot, the shipped fake Massive's aggregates, last
-trades and index values) agrees with every other reader of the same seed. ``I:VIX`` is a pure
-function of ``I:SPX`` (a seeded base level, rising as SPX falls).
+Prices and bars come from :class:`~spotlight.market.simulator.MarketSimulator`, whose past is
+a function of the seed and the date alone, so whatever reads a tape (the simulated option
+book's spot, the shipped fake Massive's aggregates, last trades and index values) agrees with
+every other reader of the same seed, whenever each of them started. Rows are served for the
+``history_days`` before the tape's start up to ``sync(now)``, the minute in progress holding
+the prints so far. ``I:VIX`` is a pure function of ``I:SPX`` (a seeded base level, rising as
+SPX falls).
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from random import Random
-from typing import Any
 
+from spotlight.domain.bars import Bar
 from spotlight.domain.ticks import Quote, Trade
+from spotlight.market.sim_config import MarketHours
 from spotlight.market.simulator import MarketSimulator, SimulatorConfig
 
 __all__ = ["TAPE_SYMBOLS", "LastTrade", "MarketData", "Row"]
 
 MINUTE_MS = 60_000
+_DAY_MS = 86_400_000
 # The symbols a tape simulates (I:VIX is derived from I:SPX).
 TAPE_SYMBOLS = ("SPY", "QQQ", "I:SPX")
+# How far back price_before looks for a bar: past the longest NYSE closure.
+_LOOKBACK_MS = 10 * _DAY_MS
 
 # (t, o, h, l, c, v, vw, n)
 Row = tuple[int, float, float, float, float, float, float, int]
@@ -37,89 +42,64 @@ class LastTrade:
     seq: int
 
 
+def _row(b: Bar) -> Row:
+    return (
+        b.start_ms, b.open, b.high, b.low, b.close, b.volume,
+        round((b.high + b.low + b.close) / 3, 4), b.trades,
+    )  # fmt: skip
+
+
 class MarketData:
     """Simulator-backed prices: 1-minute rows for SPY, QQQ, I:SPX (and derived I:VIX)."""
 
     def __init__(
-        self, seed: int, start_ms: int, *, history_days: int = 10, trades_per_second: float = 2.0
+        self,
+        seed: int,
+        start_ms: int,
+        *,
+        history_days: int = 10,
+        trades_per_second: float = 2.0,
+        hours: MarketHours = "exchange",
     ) -> None:
         self.seed = seed
         self.start_ms = start_ms
+        self.hours = hours
         self.sim = MarketSimulator(
             SimulatorConfig(
                 seed=seed,
                 symbols=TAPE_SYMBOLS,
                 trades_per_second=trades_per_second,
                 history_days=history_days,
+                hours=hours,
             ),
             start_ms,
         )
-        self._rows: dict[str, list[Row]] = {}
-        self._starts: dict[str, list[int]] = {}
-        self._live: dict[str, list[Any] | None] = {}
-        self._trade: dict[str, LastTrade] = {}
-        self._quote: dict[str, Quote] = {}
+        self._floor = start_ms - start_ms % MINUTE_MS - history_days * _DAY_MS
         self._seq = 0
-        for sym, bars in self.sim.history().items():
-            rows: list[Row] = [
-                (
-                    b.start_ms,
-                    b.open,
-                    b.high,
-                    b.low,
-                    b.close,
-                    b.volume,
-                    round((b.high + b.low + b.close) / 3, 4),
-                    b.trades,
-                )
-                for b in bars
-            ]
-            self._rows[sym] = rows
-            self._starts[sym] = [r[0] for r in rows]
-            self._live[sym] = None
-            last_ts = rows[-1][0] + 59_500 if rows else start_ms - 1
-            self._trade[sym] = LastTrade(last_ts, self.sim.last_price(sym), 100.0, 0)
-        self.spx0 = self.sim.last_price("I:SPX")
+        self._trade: dict[str, LastTrade] = {}
+        for sym in TAPE_SYMBOLS:
+            t = self.sim.last_trade(sym)
+            price = self.sim.last_price(sym)
+            self._trade[sym] = LastTrade(
+                t.ts_ms if t else start_ms - 1, price, t.size if t else 0.0, 0
+            )
+        # The index's base level, not its value at start: VIX must not depend on when a tape
+        # started, or a restart would rewrite its past too.
+        self.spx0 = round(self.sim.spx_base, 2)
         self.vix0 = Random(f"fake-massive:{seed}:vix").uniform(14.0, 18.0)
         self._now = start_ms - 1
 
     # -- live ---------------------------------------------------------------------------
 
     def sync(self, now_ms: int) -> None:
-        """Fold every simulated tick up to ``now_ms`` into the live bars."""
+        """Bring the last trades and quotes up to ``now_ms``."""
         if now_ms <= self._now:
             return
         self._now = now_ms
         for tick in self.sim.advance(now_ms):
             if isinstance(tick, Trade):
-                self._fold(tick)
-            else:
-                self._quote[tick.symbol] = tick
-
-    def _fold(self, t: Trade) -> None:
-        sym, p, s = t.symbol, t.price, t.size
-        self._seq += 1
-        self._trade[sym] = LastTrade(t.ts_ms, p, s, self._seq)
-        minute = t.ts_ms - t.ts_ms % MINUTE_MS
-        cur = self._live[sym]
-        if cur is None or minute > cur[0]:
-            if cur is not None:
-                self._close(sym, cur)
-            self._live[sym] = [minute, p, p, p, p, s, p * s, 1]
-            return
-        if p > cur[2]:
-            cur[2] = p
-        if p < cur[3]:
-            cur[3] = p
-        cur[4] = p
-        cur[5] += s
-        cur[6] += p * s
-        cur[7] += 1
-
-    def _close(self, sym: str, cur: list[Any]) -> None:
-        row = _materialize(cur)
-        self._rows[sym].append(row)
-        self._starts[sym].append(row[0])
+                self._seq += 1
+                self._trade[tick.symbol] = LastTrade(tick.ts_ms, tick.price, tick.size, self._seq)
 
     def now(self) -> int:
         return self._now
@@ -140,7 +120,7 @@ class MarketData:
         return self._trade[key]
 
     def last_quote(self, symbol: str) -> Quote:
-        q = self._quote.get(symbol)
+        q = self.sim.last_quote(symbol)
         if q is not None:
             return q
         t = self._trade[symbol]
@@ -154,33 +134,23 @@ class MarketData:
                 (r[0], f(r[1]), f(r[3]), f(r[2]), f(r[4]), 0.0, 0.0, r[7])
                 for r in self.minute_rows("I:SPX", lo_ms, hi_ms)
             ]
-        starts = self._starts.get(symbol)
-        if starts is None:
+        if symbol not in TAPE_SYMBOLS:
             return []
-        rows = self._rows[symbol]
-        out = rows[bisect_left(starts, lo_ms) : bisect_right(starts, hi_ms)]
-        cur = self._live[symbol]
-        if cur is not None and lo_ms <= cur[0] <= hi_ms:
-            out.append(_materialize(cur))
-        return out
+        lo = max(lo_ms, self._floor)
+        if lo > hi_ms:
+            return []
+        return [_row(b) for b in self.sim.bars(symbol, lo, hi_ms, self._now)]
 
     def price_before(self, symbol: str, ms: int) -> float:
-        """Close of the last minute that started before ``ms`` (else the first open)."""
+        """Close of the last minute that started before ``ms`` (else the last price)."""
         if symbol == "I:VIX":
             return self.vix_of(self.price_before("I:SPX", ms))
-        cur = self._live[symbol]
-        if cur is not None and cur[0] < ms:  # the live minute is newer than every row
-            return float(cur[4])
-        rows = self._rows[symbol]
-        i = bisect_left(self._starts[symbol], ms)
-        if i > 0:
-            return rows[i - 1][4]
-        if rows:
-            return rows[0][1]
-        return float(cur[1]) if cur is not None else self.sim.last_price(symbol)
-
-
-def _materialize(cur: list[Any]) -> Row:
-    t, o, h, low, c, v, pv, n = cur
-    vw = round(pv / v, 4) if v > 0 else c
-    return (t, o, h, low, c, v, vw, n)
+        end = min(ms - 1, self._now)
+        step = _DAY_MS
+        lo = end - step
+        while lo >= end - _LOOKBACK_MS:
+            bars = self.sim.bars(symbol, lo, end, self._now)
+            if bars:
+                return bars[-1].close
+            end, lo = lo - 1, lo - step
+        return self.sim.last_price(symbol)

@@ -21,16 +21,26 @@ __all__ = ["ChainJob", "MarketSource", "TickSink", "chains_job"]
 TickSink = Callable[[list[Tick]], Awaitable[None]]
 
 ChainJob = tuple[Any, ...]
-"""What the analytics price for GEX and flow: ``("chains", {underlying: [OptionSnapshot]})``,
-or for the simulator ``("sim", seed, start_ms, trades_per_second)``, the recipe its analytics
+"""What the analytics price for GEX and flow: ``("chains", {underlying: [OptionSnapshot]},
+{underlying: walk note})`` (the note says how the chain's pagination ended: pages, looped,
+partial; older recordings have no third element), or for the simulator
+``("sim", seed, start_ms, trades_per_second, hours)``, the recipe its analytics
 worker builds the same chains from (so pricing thousands of contracts never runs on the event
 loop and nothing large crosses the process boundary). Recordings store jobs as they are.
 """
 
 
-def chains_job(chains: Mapping[str, tuple[int, Sequence[OptionSnapshot]]]) -> ChainJob:
-    """The job for chains a source fetched: ``{underlying: (fetched at ms, contracts)}``."""
-    return ("chains", {u: list(c) for u, (_, c) in chains.items()})
+def chains_job(
+    chains: Mapping[str, tuple[int, Sequence[OptionSnapshot]]],
+    notes: Mapping[str, Mapping[str, object]] | None = None,
+) -> ChainJob:
+    """The job for chains a source fetched: ``{underlying: (fetched at ms, contracts)}`` and
+    how each one's walk ended."""
+    return (
+        "chains",
+        {u: list(c) for u, (_, c) in chains.items()},
+        {u: dict(n) for u, n in (notes or {}).items()},
+    )
 
 
 class MarketSource(Protocol):

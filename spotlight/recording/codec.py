@@ -83,18 +83,24 @@ def option_from_row(row: Sequence[Any]) -> OptionSnapshot:
 def job_json(job: Sequence[Any]) -> Row:
     """The analytics worker's chain job (``market.source.ChainJob``) as JSON.
 
-    A simulated chain is a reference (seed, start, rate: the worker rebuilds it exactly); a
+    A simulated chain is a reference (seed, start, rate, market hours: the worker rebuilds it
+    exactly); a
     Massive chain is the snapshot itself, one row per contract.
     """
     if job[0] == "sim":
         return list(job)
     chains: Mapping[str, Iterable[OptionSnapshot]] = job[1]
-    return ["chains", {u: [option_row(o) for o in c] for u, c in chains.items()}]
+    notes = job[2] if len(job) > 2 else {}
+    return ["chains", {u: [option_row(o) for o in c] for u, c in chains.items()}, notes]
 
 
 def job_from_json(data: Sequence[Any]) -> tuple[Any, ...]:
-    if data and data[0] == "sim" and len(data) == 4:
+    if data and data[0] == "sim" and len(data) == 4:  # recorded before market hours existed
         return ("sim", int(data[1]), int(data[2]), float(data[3]))
-    if data and data[0] == "chains" and len(data) == 2 and isinstance(data[1], dict):
-        return ("chains", {u: [option_from_row(r) for r in rows] for u, rows in data[1].items()})
+    if data and data[0] == "sim" and len(data) == 5 and data[4] in ("exchange", "always"):
+        return ("sim", int(data[1]), int(data[2]), float(data[3]), str(data[4]))
+    if data and data[0] == "chains" and len(data) in (2, 3) and isinstance(data[1], dict):
+        chains = {u: [option_from_row(r) for r in rows] for u, rows in data[1].items()}
+        notes = data[2] if len(data) == 3 and isinstance(data[2], dict) else {}
+        return ("chains", chains, notes)
     raise ValueError("not a chain job")

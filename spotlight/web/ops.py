@@ -18,14 +18,21 @@ def install_ops_routes(app: Quart, service: SpotlightService) -> None:
         # Liveness: answering at all means the event loop runs. Readiness is detail, so a
         # load balancer can choose; 503 while not ready (starting or shutting down) and while
         # degraded (Redis backend: this node cannot see the shared stream, so a balancer
-        # sends new clients to a node that can).
+        # sends new clients to a node that can). Streams are served once ready (200);
+        # "warming" says the analytics channels do not all have a first value yet, and names
+        # them (docs/operations.md).
         degraded = service.degraded
         ready = service.ready and not service.shutting_down and not degraded
-        status = "ok" if ready else ("degraded" if degraded and service.ready else "not-ready")
+        analytics = service.analytics_health()
+        if ready:
+            status = "warming" if analytics["warming"] else "ok"
+        else:
+            status = "degraded" if degraded and service.ready else "not-ready"
         body = {
             "status": status,
             "live": True,
             "ready": ready,
+            "analytics": analytics,
             "epoch": service.epoch.to_json(),
             "uptimeS": round(service.uptime_s(), 3),
             "checks": {

@@ -54,6 +54,8 @@ def alert(kind: str) -> FlowAlert:
         zero_dte=True,
         confidence="medium",
         ts_ms=T0,
+        extrinsic_premium=700_000.0,
+        directional_delta_notional=1_800_000_000.0,
     )
 
 
@@ -139,8 +141,8 @@ def test_large_flow_alerts_only() -> None:
     (msg,) = coach.observe(state(now_ms=T0 + MIN, flow_alerts=[alert("large_premium")]))
     assert (msg.kind, msg.severity) == ("flow", "alert")
     assert msg.text == (
-        "Large buy flow: 600 contracts of the 6000 call (2026-11-20), $750,000 premium, "
-        "delta notional $1,800,000,000."
+        "Large buy flow: 600 contracts of the 6000 call (2026-11-20), $750,000 premium "
+        "($700,000 time value), directional delta $1,800,000,000."
     )
     assert coach.observe(state(now_ms=T0 + 2 * MIN, flow_alerts=[alert("large_premium")])) == []
 
@@ -167,3 +169,28 @@ def test_flow_messages_are_the_largest_few() -> None:
     said = coach.observe(state(flow_alerts=alerts))
     assert [m.kind for m in said] == ["flow"] * 3
     assert all(f"${p:,}" in m.text for m, p in zip(said, (300_039, 300_038, 300_037), strict=True))
+
+
+def test_two_setups_at_nearby_levels_are_both_announced() -> None:
+    from datetime import datetime
+
+    from spotlight.analytics.regime import classify
+    from spotlight.analytics.setups import SetupInputs, detect_setups
+    from spotlight.domain.nytime import NY
+
+    at_15 = int(datetime(2026, 11, 20, 15, 0, tzinfo=NY).timestamp() * 1000)
+    pins = detect_setups(
+        SetupInputs(
+            spot=6000.0,
+            bars_1m=[],
+            bars_5m=[],
+            regime=classify("POS", "IV_rich", 0),
+            sigma_remaining=20.0,  # b = 2 points
+            now_ms=at_15,
+            ags=6003.4,  # two strikes that round to the same whole point
+            max_net_strike=6002.6,
+        )
+    )
+    assert [s.state for s in pins] == ["triggered", "triggered"]
+    said = Coach().observe(state(now_ms=at_15, spot=6000.0, setups=pins))
+    assert len([m for m in said if m.kind == "setup_triggered"]) == 2

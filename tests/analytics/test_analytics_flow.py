@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from spotlight.analytics.flow import (
+    FlowAlert,
     FlowThresholds,
     FlowTracker,
     classify_side,
@@ -122,7 +123,8 @@ def test_large_premium_interval_and_single_print() -> None:
     zero = {"expiration_date": "2026-11-20"}
     assert run(snap(**zero, day_volume=100.0), snap(**zero, day_volume=350.0)) == []
     assert run(snap(**zero, day_volume=100.0), snap(**zero, day_volume=600.0)) == ["large_premium"]
-    # One new print of 100 contracts at $25 = $250k, even with a tiny interval VWAP figure.
+    # 100 contracts at $25 = $250k: an implausible interval VWAP figure falls back to the
+    # interval's volume at the last price.
     single = snap(day_volume=200.0, day_vwap=5.5, last_price=25.0, last_size=100.0,
                   trade_ts_ms=T0 + 3_000)  # fmt: skip
     assert run(prev, single) == ["large_premium"]
@@ -141,7 +143,8 @@ def test_block_and_possible_sweep() -> None:
     assert [a.kind for a in tracker.update([again], SPOT, T0 + 10_000, TODAY)] == []
 
     sweep = snap(day_volume=350.0, day_vwap=0.1, last_price=0.1, last_size=10.0,
-                 trade_ts_ms=T0 + 3_000, quote_ts_ms=T0 + 3_000, bid=0.05, ask=0.1)  # fmt: skip
+                 trade_ts_ms=T0 + 3_000, quote_ts_ms=T0 + 3_000, bid=0.05, ask=0.1,
+                 last_conditions=(219,))  # fmt: skip
     tracker = FlowTracker()
     tracker.update([prev], SPOT, T0, TODAY)
     (alert,) = tracker.update([sweep], SPOT, T0 + 5_000, TODAY)
@@ -204,3 +207,150 @@ def test_rounded_vwap_on_a_big_day_does_not_invent_premium() -> None:
     )
     assert interval_premium(prev, cur) == pytest.approx(1 * 10.0 * 100)
     assert "large_premium" not in run(prev, cur)
+
+
+# -- what the interval supports (issue 14) ----------------------------------------------------
+
+
+def alerts_between(prev: OptionSnapshot, cur: OptionSnapshot) -> list[FlowAlert]:
+    t = FlowTracker()
+    assert t.update([prev], SPOT, T0, TODAY) == []
+    return t.update([cur], SPOT, T0 + 5_000, TODAY)
+
+
+def test_large_premium_is_the_intervals_volume_not_the_latest_print() -> None:
+    # One contract traded in the interval; the latest print (5 @ $505) is from before it.
+    # That print's size x price is $252,500, but the interval carried $50,500.
+    prev = snap(day_volume=100.0, day_vwap=None, last_price=505.0, mid=505.0)
+    cur = snap(day_volume=101.0, day_vwap=None, last_price=505.0, last_size=5.0,
+               trade_ts_ms=T0 + 3_000, mid=505.0)  # fmt: skip
+    assert alerts_between(prev, cur) == []
+
+
+def test_deep_in_the_money_premium_is_mostly_intrinsic() -> None:
+    # 300 contracts of the 5000 call with spot at 6000 at $1,000.50: $30m of premium, of
+    # which $15,000 is time value. Not a whale: no large_premium.
+    deep = {"strike": 5000.0, "ticker": "O:SPXW261127C05000000", "delta": 0.99}
+    prev = snap(**deep, day_volume=100.0, day_vwap=1000.5, last_price=1000.5, mid=1000.5)
+    cur = snap(**deep, day_volume=400.0, day_vwap=1000.5, last_price=1000.5, mid=1000.5)
+    assert [a.kind for a in alerts_between(prev, cur)] == []
+    # With the threshold at $1, the alert reports both amounts.
+    t = FlowTracker(FlowThresholds(large_premium=1.0))
+    t.update([prev], SPOT, T0, TODAY)
+    (alert,) = t.update([cur], SPOT, T0 + 5_000, TODAY)
+    assert alert.premium == pytest.approx(300 * 1000.5 * 100)
+    assert alert.extrinsic_premium == pytest.approx(300 * 0.5 * 100)
+
+
+def test_delta_notional_is_reported_without_a_side_and_signed_only_with_one() -> None:
+    prev = snap(day_volume=100.0, day_vwap=10.0)
+    mid_print = snap(day_volume=400.0, day_vwap=10.0, last_price=10.0)  # at the mid
+    (alert,) = alerts_between(prev, mid_print)
+    assert alert.side == "mid"
+    assert alert.delta_notional == pytest.approx(300 * 0.5 * 100 * SPOT)
+    assert alert.directional_delta_notional is None
+    bought = snap(day_volume=400.0, day_vwap=10.1, last_price=10.1)  # at the ask
+    (alert,) = alerts_between(prev, bought)
+    assert alert.directional_delta_notional == pytest.approx(300 * 0.5 * 100 * SPOT)
+    put_sold = snap(ticker="O:SPXW261127P06000000", contract_type="put", delta=-0.5,
+                    day_volume=400.0, day_vwap=9.9, last_price=9.9)  # fmt: skip
+    prev_put = dataclasses.replace(put_sold, day_volume=100.0, day_vwap=10.0)
+    (alert,) = alerts_between(prev_put, put_sold)
+    assert alert.delta_notional == pytest.approx(-300 * 0.5 * 100 * SPOT)
+    assert alert.directional_delta_notional == pytest.approx(300 * 0.5 * 100 * SPOT)
+
+
+def test_multi_leg_and_canceled_prints_are_filtered() -> None:
+    prev = snap(day_volume=100.0, day_vwap=10.0)
+    # A box or spread leg: $300k in the interval and a 500-lot print, but no direction.
+    leg = snap(day_volume=600.0, day_vwap=10.0, last_price=10.1, last_size=500.0,
+               last_conditions=(232,), trade_ts_ms=T0 + 3_000, quote_ts_ms=T0 + 3_000)  # fmt: skip
+    t = FlowTracker()
+    t.update([prev], SPOT, T0, TODAY)
+    assert t.update([leg], SPOT, T0 + 5_000, TODAY) == []
+    assert t.filtered == {"complex": 1}
+    assert t.aggregates()["all"] == {"call_premium": 0.0, "put_premium": 0.0, "net_delta": 0.0,
+                                     "by_strike": {}}  # fmt: skip
+    # A canceled print is not a print: no block from it.
+    canceled = dataclasses.replace(leg, last_conditions=(201,), last_price=10.0)
+    assert [a.kind for a in alerts_between(prev, canceled)] == ["large_premium"]
+
+
+def test_sweeps_and_blocks_need_evidence() -> None:
+    prev = snap(day_volume=100.0, day_vwap=0.1, last_price=0.1)
+    at_ask = {"trade_ts_ms": T0 + 3_000, "quote_ts_ms": T0 + 3_000, "bid": 0.05, "ask": 0.1}
+    # 250 contracts, an aggressive latest print, but no ISO flag: no sweep claimed.
+    plain = snap(day_volume=350.0, day_vwap=0.1, last_price=0.1, last_size=10.0, **at_ask)
+    assert alerts_between(prev, plain) == []
+    iso = dataclasses.replace(plain, last_conditions=(219,))
+    (alert,) = alerts_between(prev, iso)
+    assert (alert.kind, alert.confidence, alert.print_kind) == ("possible_sweep", "low", "iso")
+    # A 500-lot print that the interval's volume cannot hold (only 100 traded) is not a
+    # block seen in this interval.
+    big = snap(day_volume=200.0, day_vwap=0.1, last_price=0.1, last_size=500.0, **at_ask)
+    assert alerts_between(prev, big) == []
+
+
+def test_the_simulators_chain_gives_a_readable_number_of_alerts() -> None:
+    import datetime as dt
+
+    from spotlight.domain.nytime import NY
+    from spotlight.market.simulated_options import OptionBook
+    from spotlight.market.simulated_tape import MarketData
+
+    start = int(dt.datetime(2025, 12, 17, 10, 30, tzinfo=NY).timestamp() * 1000)
+    book = OptionBook(MarketData(7, start, history_days=0))
+    tracker = FlowTracker()
+    counts = []
+    for k in range(4):
+        now = start + 60_000 + k * 15_000
+        chain = book.chain("I:SPX", now)
+        spot = chain[0].underlying_value or SPOT
+        counts.append(len(tracker.update(chain, spot, now, dt.date(2025, 12, 17))))
+    # The first poll only sets the baseline. Hundreds per poll (481 before) is noise.
+    assert counts[0] == 0 and max(counts) <= 25, counts
+
+
+def test_over_a_simulated_session_the_blocks_and_sweeps_are_found() -> None:
+    import datetime as dt
+
+    from spotlight.domain.nytime import NY
+    from spotlight.market.simulated_options import OptionBook
+    from spotlight.market.simulated_tape import MarketData
+
+    start = int(dt.datetime(2025, 12, 17, 9, 30, tzinfo=NY).timestamp() * 1000)
+    book = OptionBook(MarketData(7, start, history_days=0))
+    listed = book.listing("I:SPX", start)
+    blocks = {c.ticker: c.block for c in listed if c.block is not None}
+    assert 20 < len(blocks) < 0.05 * len(listed)
+    tracker = FlowTracker()
+    found: list[FlowAlert] = []
+    # Every 5 minutes through the morning: coarse polls, so each block has its own interval.
+    for k in range(0, 25):
+        now = start + k * 300_000
+        chain = book.chain("I:SPX", now)
+        found += tracker.update(
+            chain, chain[0].underlying_value or SPOT, now, dt.date(2025, 12, 17)
+        )
+    prints = [a for a in found if a.kind in ("block", "possible_sweep")]
+    assert prints, "the simulated blocks were not found"
+    for a in prints:
+        block = blocks[a.contract]
+        assert block is not None and a.print_size == block.size <= a.delta_volume
+        assert a.kind == ("possible_sweep" if block.condition == 219 else "block")
+        # Bought at the ask; sold at the bid, or bought when there was no bid to hit.
+        assert a.side == "buy" if block.buy else a.side in ("sell", "buy")
+
+
+def test_a_contract_already_unusual_when_first_seen_is_not_news() -> None:
+    # Started at 15:30, the tracker's first look finds this contract at vol/OI 3 already:
+    # that happened before anyone watched. Another contract crossing the bar later is news.
+    already = snap(open_interest=500.0, day_volume=1_500.0, day_vwap=None, last_price=0.1)
+    later = snap(ticker="O:SPXW261127P05900000", contract_type="put", strike=5900.0,
+                 open_interest=500.0, day_volume=450.0, day_vwap=None, last_price=0.1)  # fmt: skip
+    t = FlowTracker()
+    assert t.update([already, later], SPOT, T0, TODAY) == []
+    more = dataclasses.replace(already, day_volume=1_600.0)
+    crossed = dataclasses.replace(later, day_volume=550.0)
+    out = t.update([more, crossed], SPOT, T0 + 15_000, TODAY)
+    assert [(a.kind, a.contract) for a in out] == [("unusual_vol_oi", later.ticker)]

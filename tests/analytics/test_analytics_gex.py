@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 import pytest
+from hypo import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,12 +18,12 @@ from spotlight.analytics.gex import (
     gamma_flip,
     gamma_profile,
     gex_by_strike,
-    gex_report,
     key_levels,
     spot_grid,
 )
+from spotlight.analytics.gex_report import gex_report
 from spotlight.analytics.greeks import bs_gamma
-from spotlight.analytics.session import SessionCalendar
+from spotlight.analytics.session import OVERNIGHT_MINUTES, SessionCalendar
 from spotlight.domain.nytime import NY
 from spotlight.domain.options import OptionSnapshot
 from spotlight.market.massive.models import parse_option_snapshot
@@ -65,7 +67,7 @@ def test_worked_example_atm_0dte_call() -> None:
     t = CAL.year_fraction(AT_13, MON, False)
     assert bs_gamma(6000, 6000, 0.14, t) == pytest.approx(0.0111, rel=0.01)
     [row] = gex_by_strike([call], 6000, AT_13, CAL, "0dte")
-    assert row == StrikeGex(6000, row.call_gex, 0.0, row.call_gex)
+    assert row == StrikeGex(6000, row.call_gex, 0.0, row.call_gex, row.vanna, row.charm)
     assert row.call_gex == pytest.approx(6.0e9, rel=0.03)
 
 
@@ -111,20 +113,29 @@ def test_buckets() -> None:
         gex_by_strike(book, 6000, AT_13, CAL, "week")  # type: ignore[arg-type]
 
 
-def test_am_settled_spx_dropped_after_the_open() -> None:
+def test_am_settled_spx_never_counts_as_0dte_and_leaves_at_the_prior_close() -> None:
     spx = OptionPosition.from_snapshot(snapshot("O:SPX261123C06000000"))
     spxw = OptionPosition.from_snapshot(snapshot("O:SPXW261123C06000000"))
     assert spx.am_settled and not spxw.am_settled
     at_9 = datetime.combine(MON, time(9, 0), NY)
-    at_931 = datetime.combine(MON, time(9, 31), NY)
-    assert len(gex_by_strike([spx], 6000, at_9, CAL, "0dte")) == 1
-    assert gex_by_strike([spx], 6000, at_931, CAL, "0dte") == []
-    assert len(gex_by_strike([spxw], 6000, at_931, CAL, "0dte")) == 1
+    # Before the open on expiry day the monthly only awaits its opening print: not 0DTE
+    # gamma (at the 15-minute floor it piled the walls onto one strike), in no bucket.
+    assert gex_by_strike([spx], 6000, at_9, CAL, "0dte") == []
+    assert gex_by_strike([spx], 6000, at_9, CAL, "all") == []
+    assert len(gex_by_strike([spxw], 6000, at_9, CAL, "0dte")) == 1
+    # The Friday before at 15:00 it is live, with T running through the weekend gap to
+    # Monday's open: 60 minutes + one overnight, not 60 minutes.
+    fri_15 = datetime.combine(MON - timedelta(3), time(15, 0), NY)
+    [row] = gex_by_strike([spx], 6000, fri_15, CAL, "all")
+    t = (60 + OVERNIGHT_MINUTES) / (252 * 390)
+    vol = 0.14 * math.sqrt(CAL.carry_years(fri_15, MON, True) / t)  # vendor IV, converted
+    assert row.call_gex == pytest.approx(bs_gamma(6000, 6000, vol, t) * 1500 * 100 * 6000**2 / 100)
+    assert gex_by_strike([spx], 6000, fri_15, CAL, "0dte") == []
 
 
 def test_from_snapshot_fields() -> None:
     p = OptionPosition.from_snapshot(snapshot("O:SPY261123P00600000", kind="put"))
-    assert (p.kind, p.expiry, p.am_settled, p.open_interest, p.iv, p.vendor_gamma) == (
+    assert (p.kind, p.expiry, p.am_settled, p.open_interest, p.vendor_iv, p.vendor_gamma) == (
         "put",
         MON,
         False,
@@ -132,6 +143,7 @@ def test_from_snapshot_fields() -> None:
         0.14,
         0.011,
     )
+    assert p.iv is None  # the vendor's IV is on its own time basis: never used as ours
     with pytest.raises(ValueError, match="call or put"):
         OptionPosition.from_snapshot(snapshot("O:SPX261123C06000000", kind="other"))
     with pytest.raises(ValueError, match="OCC"):
@@ -212,7 +224,7 @@ def test_swapping_calls_and_puts_flips_every_sign(book: list[OptionPosition], sp
     assert key_levels(swapped).total_gex == pytest.approx(-key_levels(rows).total_gex, abs=1e-3)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(book=books, spot=st.floats(5950, 6050))
 def test_flip_is_where_the_profile_crosses_zero(book: list[OptionPosition], spot: float) -> None:
     grid = spot_grid(spot, 0.03, 0.5)
@@ -282,7 +294,13 @@ def test_report_payload() -> None:
     conv = report["convention"]
     assert isinstance(conv, dict) and conv["unit"] == "USD per 1% move"
     assert set(conv) >= {"unit", "sign", "tBasis", "ivSource", "oi", "buckets"}
-    assert report["vendorGammaCheck"] == pytest.approx(0.1)
+    check = report["vendorGammaCheck"]
+    assert isinstance(check, dict)
+    assert check["0dte"]["median"] == pytest.approx(0.1)
+    assert check["0dte"]["atmMedian"] == pytest.approx(0.1)
+    assert check["8+dte"] == {
+        "contracts": 0, "median": None, "atmContracts": 0, "atmMedian": None
+    }  # fmt: skip
     buckets = report["buckets"]
     assert isinstance(buckets, dict)
     zero, every = buckets["0dte"], buckets["all"]
@@ -295,6 +313,7 @@ def test_report_payload() -> None:
         if zero["strikes"][0]["putGexBn"] < -zero["strikes"][1]["callGexBn"]
         else 6000,
         "maxNetStrike": 6000,
+        "status": "ok",
     }
     total = sum(s["netGexBn"] for s in zero["strikes"])
     assert zero["totalGexBn"] == pytest.approx(total)
@@ -306,7 +325,8 @@ def test_report_payload() -> None:
 
 def test_report_without_vendor_greeks_or_contracts() -> None:
     report = gex_report([], 6000, AT_13, CAL)
-    assert report["vendorGammaCheck"] is None
+    check = report["vendorGammaCheck"]
+    assert isinstance(check, dict) and all(c["median"] is None for c in check.values())
     buckets = report["buckets"]
     assert isinstance(buckets, dict)
     assert buckets["0dte"]["flip"] == {"level": None, "multiple": False, "side": None}

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from spotlight.analytics.session import MINUTES_PER_YEAR, SessionCalendar
+from spotlight.analytics.session import MINUTES_PER_YEAR, OVERNIGHT_MINUTES, SessionCalendar
 from spotlight.domain.nytime import NY
 
 FRI = date(2026, 11, 20)
@@ -96,3 +96,38 @@ def test_the_workers_calendar_knows_nyse_early_closes_and_holidays() -> None:
     )
     assert not cal.is_trading_day(dt.date(2025, 12, 25))
     assert not cal.is_trading_day(dt.date(2026, 1, 1))  # the next year is covered too
+
+
+THU = date(2026, 11, 19)
+
+
+def test_am_settled_runs_to_the_next_mornings_open() -> None:
+    # Thursday 15:00, the monthly settles on Friday's opening print: the hour left plus the
+    # overnight gap to the open (not 60 minutes, which made its gamma explode the day before).
+    assert CAL.variance_minutes(et(THU, 15), FRI, True) == 60 + OVERNIGHT_MINUTES
+    assert CAL.year_fraction(et(THU, 15), FRI, True) == (60 + OVERNIGHT_MINUTES) / (252 * 390)
+    # A PM contract crossing the same night carries the same gap plus Friday's session.
+    assert CAL.variance_minutes(et(THU, 15), FRI, False) == 60 + OVERNIGHT_MINUTES + 390
+
+
+def test_am_settled_is_not_live_after_the_last_close_before_settlement() -> None:
+    assert CAL.is_live(et(THU, 15), FRI, True)
+    assert not CAL.is_live(et(THU, 16, 30), FRI, True)  # no session left to hedge in
+    assert not CAL.is_live(et(FRI, 9), FRI, True)  # before the open on expiry day
+    assert CAL.is_live(et(FRI, 9), FRI, False)  # the PM weekly trades all day
+
+
+def test_the_gap_under_way_counts_pro_rata() -> None:
+    # Monday 08:00: 90 of the weekend gap's 3,930 minutes are left before the open.
+    gap = (et(MON, 9, 30) - et(FRI, 16)).total_seconds() / 60
+    assert CAL.variance_minutes(et(MON, 8), MON, False) == pytest.approx(
+        390 + OVERNIGHT_MINUTES * 90 / gap
+    )
+    assert CAL.variance_minutes(et(MON, 17), MON, False) == 0.0
+
+
+def test_session_minutes_left_and_length_know_early_closes() -> None:
+    assert CAL.session_minutes_left(et(BLACK_FRIDAY, 12)) == 60.0
+    assert CAL.session_length(BLACK_FRIDAY) == 210.0
+    assert CAL.session_length(THANKSGIVING) == 0.0
+    assert CAL.session_minutes_left(et(MON, 12)) == 240.0

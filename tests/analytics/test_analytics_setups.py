@@ -6,7 +6,8 @@ import dataclasses
 from datetime import datetime
 
 import pytest
-from hypothesis import given, settings
+from hypo import examples
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from spotlight.analytics.clusters import Zone
@@ -69,7 +70,7 @@ def test_call_wall_fade_triggers_on_rejection() -> None:
     s = only(detect_setups(inp), "call_wall_fade")
     assert (s.direction, s.state) == ("short", "triggered")
     assert (s.entry, s.stop, s.targets) == (5995.0, 6004.0, (5980.0, 5960.0))
-    assert s.id == "call_wall_fade@6000"
+    assert s.id == "call_wall_fade:short:call_wall@6000"
     assert s.regime == "RANGE"
     assert s.distance_points == -5.0
     assert s.distance_sigma == pytest.approx(-5 / 40)
@@ -157,7 +158,7 @@ def test_vwap_reclaim_watching_then_triggered_on_retest() -> None:
     assert (s.state, s.entry, s.stop, s.targets) == ("triggered", 5953.0, 5946.0, (5960.0,))
     # VWAP drifts a little: same id, no churn.
     moved = dataclasses.replace(inp, bars_1m=retest, spot=5953.0, vwap=5950.5)
-    assert only(detect_setups(moved), "vwap_reclaim").id == s.id == "vwap_reclaim@5950"
+    assert only(detect_setups(moved), "vwap_reclaim").id == s.id == "vwap_reclaim:long:vwap@5950"
     # Only 20 minutes below VWAP: not a reclaim.
     assert not detect_setups(dataclasses.replace(inp, bars_1m=bars[15:]))
     # Back below VWAP - b: invalidated.
@@ -180,7 +181,7 @@ def test_opening_range_breakout_long_short_and_reentry() -> None:
     s = only(detect_setups(inp), "opening_range_breakout")
     assert (s.direction, s.state, s.entry, s.stop) == ("long", "triggered", 5965.0, 5950.0)
     assert s.targets == (5980.0, 5990.0, 6000.0)
-    assert s.id == "opening_range_breakout@5960"
+    assert s.id == "opening_range_breakout:long:or_high@5960"
     down = dataclasses.replace(inp, spot=5935.0, bars_5m=closes5(5950.0, 5935.0))
     s = only(detect_setups(down), "opening_range_breakout")
     assert (s.direction, s.stop, s.targets) == ("short", 5950.0, (5920.0, 5910.0, 5900.0))
@@ -231,7 +232,17 @@ def _bars(draw: st.DrawFn, tf: str) -> list[Bar]:
 _opt = st.none() | _price
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
+# Found by random search (ids without direction or level name collided): a narrow opening
+# range with both breakouts watching, and two pins at strikes that round alike.
+@example(
+    spot=5960.0, bars_1m=[], bars_5m=[], regime=None, sigma=0.0, minutes=40,
+    levels=(None, None, None, None, None, None), sigma_vw=None, orr=(5959.9, 0.3, True),
+)  # fmt: skip
+@example(
+    spot=6000.0, bars_1m=[], bars_5m=[], regime=POS, sigma=20.0, minutes=330,
+    levels=(None, None, None, 6003.4, 6002.6, None), sigma_vw=None, orr=(5900.0, 0.0, False),
+)  # fmt: skip
 @given(
     spot=_price,
     bars_1m=_bars("1m"),
@@ -289,3 +300,41 @@ def test_property_deterministic_and_sides(
             assert s.stop > s.entry
             assert all(t < s.entry for t in s.targets)
         assert s.to_json()["id"] == s.id
+
+
+AT_15 = int(datetime(2026, 11, 20, 15, 0, tzinfo=NY).timestamp() * 1000)
+
+
+def test_ids_carry_kind_direction_and_level_so_pairs_never_collide() -> None:
+    # A narrow opening range: the long and the short breakout watch levels 0.3 apart, which
+    # round to the same whole point.
+    narrow = inputs(spot=5960.0, or_high=5960.2, or_low=5959.9, or_mid=5960.05, or_complete=True)
+    orbs = [s for s in detect_setups(narrow) if s.kind == "opening_range_breakout"]
+    assert {s.direction for s in orbs} == {"long", "short"}
+    assert len({s.id for s in orbs}) == 2
+    # Two late-day pins at nearby strikes (the AGS and the max net strike).
+    pins = detect_setups(
+        inputs(spot=6000.0, ags=6000.4, max_net_strike=5999.6, sigma_remaining=30.0, now_ms=AT_15)
+    )
+    assert [s.level_name for s in pins] == ["ags", "max_net_strike"]
+    assert len({s.id for s in pins}) == 2
+    assert pins[0].id == "late_day_pin:long:ags@6000"
+
+
+def test_opening_range_breakout_has_a_time_limit() -> None:
+    orr: dict[str, object] = {"or_high": 5960.0, "or_low": 5940.0, "or_mid": 5950.0}
+    # 13:00 ET: a first 5-minute close above the range this late is not an opening-range trade.
+    late_ms = OPEN_MS + 210 * 60_000
+    late_break = [bar(42, 5955, 5966, 5954, 5965, "5m")]  # the 13:00 bar
+    inp = inputs(spot=5965.0, or_complete=True, now_ms=late_ms, bars_5m=late_break, **orr)
+    assert not [s for s in detect_setups(inp) if s.kind == "opening_range_breakout"]
+    # Nor does price merely sitting near the edge start one (no "watching" after the window).
+    near = dataclasses.replace(inp, spot=5958.0, bars_5m=[bar(42, 5955, 5959, 5954, 5958, "5m")])
+    assert not [s for s in detect_setups(near) if s.kind == "opening_range_breakout"]
+    # A break inside the window (10:15) is still followed later: re-entry invalidates it.
+    early = [bar(9, 5955, 5966, 5954, 5965, "5m"), bar(42, 5962, 5963, 5950, 5955, "5m")]
+    back = dataclasses.replace(
+        inp, spot=5955.0, bars_5m=early, bars_1m=[bar(209, 5956, 5957, 5954, 5955)]
+    )
+    s = only(detect_setups(back), "opening_range_breakout")
+    assert (s.direction, s.state) == ("long", "invalidated")

@@ -15,6 +15,7 @@ from typing import Any
 
 import trio
 import trio.testing
+from hypo import examples
 from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 from support import Frame, parse_frames
@@ -344,7 +345,7 @@ op = st.one_of(
 )
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     topics=st.lists(
         st.sets(st.integers(0, 2), min_size=1).map(lambda s: tuple(TOPICS[i] for i in sorted(s))),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hypo import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,7 +66,7 @@ def test_live_ticks_continue_on_top_of_a_revision() -> None:
     assert sb.latest("5m") is not None and sb.latest("5m").low == 589.7  # type: ignore[union-attr]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     n=st.integers(3, 120),
     revisions=st.lists(

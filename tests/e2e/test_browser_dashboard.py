@@ -48,6 +48,8 @@ RECONNECT_MS = 45_000  # a restart: stop, start (history), the client's backoff 
 # Fast markets and analytics so every panel fills within seconds.
 FAST_ENV = {
     "SPOTLIGHT_SIM_HISTORY_DAYS": "1",
+    # The index prints around the clock, so the chart moves whenever the test runs.
+    "SPOTLIGHT_SIM_HOURS": "always",
     "SPOTLIGHT_TRADES_PER_SECOND": "10",
     "SPOTLIGHT_GEX_S": "1",
     "SPOTLIGHT_LEVELS_S": "1",

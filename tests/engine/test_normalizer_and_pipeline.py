@@ -105,3 +105,18 @@ async def test_pipeline_actor_restart_keeps_its_state() -> None:
                 await trio.lowlevel.checkpoint()
         n.cancel_scope.cancel()
     assert p.bars["SPY"].latest("1m") is not None and p.last_trade["SPY"].price == 600.0
+
+
+def test_an_index_keeps_its_last_value_from_history_while_the_market_is_closed() -> None:
+    hub = Hub(Epoch("ab", 0), History(1000, 1e9), clock=lambda: 0.0)
+    pipeline = Pipeline("t", hub, ("SPY", "I:SPX"), 1440)
+    friday_1559 = 1_795_204_740_000
+    pipeline.load_history(
+        {
+            "I:SPX": [Bar("I:SPX", "1m", friday_1559, 6000.0, 6001.0, 5999.0, 6000.5, 0.0, 60)],
+            "SPY": [Bar("SPY", "1m", friday_1559, 600.0, 600.1, 599.9, 600.05, 900.0, 9)],
+        }
+    )
+    last = pipeline.last_trade["I:SPX"]
+    assert (last.price, last.size, last.ts_ms) == (6000.5, 0.0, friday_1559 + 59_999)
+    assert "SPY" not in pipeline.last_trade  # a stock's last print comes from its feed

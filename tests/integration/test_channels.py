@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from typing import Any, TypeVar
+
 import trio
-from support import Frame, http, running_server, sse
+from support import Frame, http, running_server, sse, wait_for
 from test_massive_source import AnchoredClock
 
 from spotlight.analytics.channels import CHANNELS
+
+T = TypeVar("T")
+
+
+def warming(payload: Any) -> bool:
+    """No value yet: null, or the warming marker a snapshot carries instead."""
+    return payload is None or payload.get("state") in ("warming", "waiting")
 
 
 async def test_one_subscription_captures_all_nine_channels() -> None:
@@ -23,7 +36,7 @@ async def test_one_subscription_captures_all_nine_channels() -> None:
                         frames.append(f)
                         if f.event == "snapshot":
                             for name, payload in f.json()["channels"].items():
-                                if payload is not None:
+                                if not warming(payload):
                                     seen.setdefault(name, payload)
                         elif f.event in CHANNELS:
                             seen.setdefault(f.event, f.json())
@@ -31,7 +44,8 @@ async def test_one_subscription_captures_all_nine_channels() -> None:
     gex = seen["gex:SPX"]
     assert isinstance(gex, dict)
     assert gex["convention"]["unit"] == "USD per 1% move"
-    assert set(gex["buckets"]) == {"0dte", "all"}
+    assert set(gex["buckets"]) == {"0dte", "ex0dte", "all"}
+    assert gex["gammaLevels"]["bucket"] in {"0dte", "all"}
     assert gex["buckets"]["0dte"]["contracts"] > 0
     levels = seen["levels:update"]
     assert isinstance(levels, dict) and levels["levels"]
@@ -59,3 +73,49 @@ async def test_unknown_channels_are_refused() -> None:
         r = await c.get("/realtime/sse?channels=gex:SPX,nope")
         assert r.status_code == 400 and r.json()["error"] == "unknown_channel"
         assert "gex:SPX" in r.json()["detail"]
+
+
+class GatedExecutor(ThreadPoolExecutor):
+    """A one-thread pool whose jobs wait for ``gate``: the first GEX pass stays pending until
+    the test lets it run, so "before the first value" is a state, not a race."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        super().__init__(1)
+        self.gate = gate
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        def gated() -> T:
+            self.gate.wait(30)
+            return fn(*args, **kwargs)
+
+        return super().submit(gated)
+
+
+async def test_health_and_snapshots_say_warming_until_the_channels_have_values() -> None:
+    gate = threading.Event()
+    clock = AnchoredClock()
+    factory = partial(GatedExecutor, gate)
+    async with running_server(
+        clock=clock, executor_factory=factory, gex_s=1.0, levels_s=1.0
+    ) as srv:
+        async with http(srv.url) as c:
+            health = await c.get("/health")
+            assert health.status_code == 200  # streams are served...
+            body = health.json()
+            assert body["status"] == "warming"  # ...but say the analytics are not there yet
+            assert {"gex:SPX", "gex:SPY", "flow:alert"} <= set(body["analytics"]["warming"])
+            url = "/realtime/sse?channels=" + ",".join(CHANNELS)
+            async with sse(c, url) as s:
+                with trio.fail_after(20):
+                    snap = (await s.until(lambda f: f.event == "snapshot")).json()
+                    gex = snap["channels"]["gex:SPX"]
+                    assert gex["state"] == "warming" and "option chain" in gex["reason"]
+                    assert gex["channel"] == "gex:SPX"
+                    gate.set()
+                    first = await s.until(lambda f: f.event == "gex:SPX")
+                    assert "buckets" in first.json()  # the first value comes as an event
+            await wait_for(lambda: srv.service.analytics_health()["state"] == "ready", 20)
+            assert (await c.get("/health")).json()["status"] == "ok"
+            assert (await c.get("/health")).json()["analytics"] == {
+                "state": "ready", "warming": [], "waiting": []
+            }  # fmt: skip

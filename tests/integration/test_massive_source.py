@@ -309,17 +309,36 @@ async def test_empty_answers_are_counted_and_show_nothing() -> None:
         assert diag["market"]["feeds"]["prices"]["state"] == "ok"
 
 
-async def test_a_looping_next_url_during_backfill_is_refused_and_reported() -> None:
+async def test_a_looping_next_url_during_backfill_keeps_the_bars_and_reports_it() -> None:
     async with live_server(faults=[("aggs", "loop_next_url")]) as (srv, _fake), http(srv.url) as c:
         diag = (await c.get("/api/diag")).json()
         backfill = diag["market"]["feeds"]["backfill"]
-        assert backfill["state"] == "degraded" and "next_url" in backfill["reason"]
-        # No backfilled history: at most the bars live prices built since the start.
-        bars = (await c.get("/api/history?symbol=SPY")).json()["bars"]
-        assert all(b["t"] >= ANCHOR_MS for b in bars)
+        assert backfill["state"] == "degraded" and "repeated a cursor" in backfill["reason"]
+        assert diag["market"]["pagination"]["aggs"]["looped"] >= 1
+        # The history is there: the loop only repeated a page already fetched.
+        bars = (await c.get("/api/history?symbol=SPY&limit=500")).json()["bars"]
+        assert any(b["t"] < ANCHOR_MS - 3_600_000 for b in bars)
+        metrics = (await c.get("/api/metrics")).text
+        assert (
+            'spotlight_massive_pagination_stops_total{endpoint="aggs",reason="looped"}' in metrics
+        )
         async with sse(c, "/realtime/sse?symbols=SPY") as s:
             with trio.fail_after(20):
                 await _until_status(s, "live")  # prices are unaffected
+
+
+async def test_a_looping_chain_walk_still_gives_gex_and_says_so() -> None:
+    faults = [("options_chain", "loop_next_url")]
+    async with live_server(faults=faults, gex_s=1.0) as (srv, _fake), http(srv.url) as c:
+        async with sse(c, "/realtime/sse?channels=gex:SPX") as s:
+            with trio.fail_after(30):
+                frame = await s.until(lambda f: f.event == "gex:SPX")
+        gex = frame.json()
+        assert gex["chain"]["looped"] and not gex["chain"]["partial"]
+        assert gex["chain"]["source"] == "massive" and gex["chain"]["contracts"] > 0
+        assert gex["buckets"]["all"]["contracts"] > 0
+        diag = (await c.get("/api/diag")).json()["market"]
+        assert diag["chains"]["I:SPX"]["looped"] and diag["pagination"]["options_chain"]["looped"]
 
 
 async def test_late_revisions_replace_bars_built_from_polled_prices() -> None:

@@ -46,7 +46,11 @@ async def test_subscribe_gets_a_snapshot_at_once_then_live_events_and_all_channe
             first = await recv(ws)
             assert first["type"] == "snapshot"  # at once: no waiting for a timer
             assert set(first["payload"]["symbols"]) == {"SPY", "I:SPX"}
-            seen = {c for c, p in first["payload"]["channels"].items() if p is not None}
+            seen = {
+                c
+                for c, p in first["payload"]["channels"].items()
+                if p is not None and p.get("state") not in ("warming", "waiting")
+            }
             seqs: list[int] = []
             with trio.fail_after(30):
                 while len(seen) < len(CHANNELS) or len(seqs) < 5:

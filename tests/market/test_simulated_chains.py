@@ -63,3 +63,56 @@ async def test_simulated_chains_are_complete_consistent_and_skewed() -> None:
     for name in ("0dte", "all"):
         total = buckets[name]["totalGexBn"]
         assert isinstance(total, float) and math.isfinite(total)
+
+
+async def test_at_13_our_0dte_gamma_agrees_with_the_simulators_vendor_gamma() -> None:
+    # The simulator quotes like a vendor: IV and greeks on calendar time. Gamma from that IV
+    # with our trading-minute T was 0.43x the vendor's at the money at 13:00; implied again
+    # from the mids on our T, the two agree (the same total variance).
+    at_13 = dt.datetime(2025, 12, 17, 13, 0, tzinfo=NY)
+    at_ms = int(at_13.timestamp() * 1000)
+
+    class At13:
+        def now_ms(self) -> int:
+            return at_ms
+
+        def now_s(self) -> float:
+            return at_ms / 1000
+
+    sim = MarketSimulator(SimulatorConfig(seed=7, history_days=0), at_ms - 60_000)
+    chains = await SimulatedSource(sim, 100, At13()).option_chains()
+    spx = chains["I:SPX"][1]
+    spot = spx[0].underlying_value
+    assert spot is not None
+    nyse = SessionCalendar(early_closes={}, holidays=set())
+    report = gex_report([OptionPosition.from_snapshot(o) for o in spx], spot, at_13, nyse)
+    check = report["vendorGammaCheck"]
+    assert isinstance(check, dict)
+    assert check["0dte"]["atmContracts"] >= 4
+    assert abs(check["0dte"]["atmMedian"]) < 0.05
+    assert abs(check["1-7dte"]["atmMedian"]) < 0.10
+    sources = report["ivSources"]
+    # Deep in-the-money mids often sit below intrinsic (no vol reprices them): those fall
+    # back to the converted vendor IV.
+    assert isinstance(sources, dict) and sources["mid"] > 0.75 * sum(sources.values())
+
+
+def test_options_keep_market_hours_the_chain_after_the_close_is_the_closing_chain() -> None:
+    from spotlight.market.simulated_options import OptionBook
+    from spotlight.market.simulated_tape import MarketData
+
+    close = int(dt.datetime(2025, 12, 17, 16, 0, tzinfo=NY).timestamp() * 1000)
+    book = OptionBook(MarketData(7, close - 3_600_000, history_days=0))
+    at_close = {o.ticker: o for o in book.chain("SPY", close)}
+    night = {o.ticker: o for o in book.chain("SPY", close + 5 * 3_600_000)}  # 21:00
+    # SPY itself prints after hours, but its options do not: same quotes, greeks and volume
+    # at 21:00 as at the bell (only the contracts that expired at 16:00 are gone).
+    assert night and set(night) <= set(at_close)
+    for ticker, o in night.items():
+        c = at_close[ticker]
+        assert (o.mid, o.implied_volatility, o.day_volume) == (
+            c.mid,
+            c.implied_volatility,
+            c.day_volume,
+        )
+    assert all(o.expiration_date > "2025-12-17" for o in night.values())

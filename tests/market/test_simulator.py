@@ -8,9 +8,9 @@ import math
 import os
 import subprocess
 import sys
-import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
+from time import perf_counter
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -155,8 +155,11 @@ def test_tick_rate_matches_config(start: int) -> None:
     seconds = 600
     ticks = sim.advance(start + seconds * 1000)
     expected_trades = 3.0 * seconds  # 1800, Poisson sd ~42
-    for sym in DEFAULT_SYMBOLS:
+    trading = DEFAULT_SYMBOLS if start == START else ("SPY", "QQQ")
+    for sym in trading:
         assert abs(len(trades_of(ticks, sym)) - expected_trades) < 0.1 * expected_trades
+    if start == WEEKEND_START:
+        assert trades_of(ticks, "I:SPX") == []  # the index keeps market hours
     for sym in ("SPY", "QQQ"):
         expected_quotes = expected_trades * 1.5
         assert abs(len(quotes_of(ticks, sym)) - expected_quotes) < 0.1 * expected_quotes
@@ -268,31 +271,43 @@ def test_last_price_follows_trades() -> None:
         sim.last_price("NOPE")
 
 
-def test_prices_move_at_any_hour() -> None:
+def test_stocks_move_at_any_hour_the_index_in_sessions() -> None:
     for start in (START, WEEKEND_START):
         ticks = make(start).advance(start + 10 * MINUTE)
-        prices = {t.price for t in trades_of(ticks, "I:SPX")}
-        assert len(prices) > 10
+        assert len({t.price for t in trades_of(ticks, "SPY")}) > 10
+    assert len({t.price for t in trades_of(make().advance(START + 10 * MINUTE), "I:SPX")}) > 10
+    # "always" keeps every symbol printing around the clock (demos at night, tests).
+    weekend = make(WEEKEND_START, hours="always").advance(WEEKEND_START + 10 * MINUTE)
+    assert len({t.price for t in trades_of(weekend, "I:SPX")}) > 10
 
 
 # -- history -----------------------------------------------------------------------------
 
 
-def test_history_covers_exact_minutes_before_start() -> None:
+def _session(ms: int) -> bool:
+    local = datetime.fromtimestamp(ms / 1000, tz=NY)
+    return local.weekday() < 5 and 570 <= local.hour * 60 + local.minute < 960
+
+
+def test_history_covers_every_traded_minute_before_start() -> None:
     sim = make(history_days=2)
     hist = sim.history()
     assert set(hist) == set(DEFAULT_SYMBOLS)
     start_minute = START // MINUTE * MINUTE
-    expected = [start_minute - (2 * 1440 - i) * MINUTE for i in range(2 * 1440)]
+    # Every minute of the two days, and the minute in progress at start (its prints so far).
+    every = [start_minute - (2 * 1440 - i) * MINUTE for i in range(2 * 1440 + 1)]
+    for sym in ("SPY", "QQQ"):
+        assert [b.start_ms for b in hist[sym]] == every
+    # The index only in regular sessions (no 2025 holiday falls in these two days).
+    assert [b.start_ms for b in hist["I:SPX"]] == [t for t in every if _session(t)]
     for sym, bars in hist.items():
-        assert [b.start_ms for b in bars] == expected
         assert all(b.symbol == sym and b.timeframe == "1m" for b in bars)
         assert all(isinstance(b, Bar) for b in bars)
 
 
 def test_history_default_is_five_days() -> None:
     hist = make().history()
-    assert all(len(bars) == 5 * 1440 for bars in hist.values())
+    assert all(len(hist[s]) == 5 * 1440 + 1 for s in ("SPY", "QQQ"))
 
 
 def test_history_zero_days_is_empty() -> None:
@@ -303,7 +318,10 @@ def test_history_is_continuous_and_well_formed() -> None:
     sim = make()
     for sym, bars in sim.history().items():
         for prev, bar in itertools.pairwise(bars):
-            assert bar.open == prev.close  # charts are continuous
+            if bar.start_ms == prev.start_ms + MINUTE:
+                assert bar.open == prev.close  # charts are continuous within a session
+            else:
+                assert sym == "I:SPX"  # the index gaps from one session to the next
         for bar in bars:
             assert 0 < bar.low <= min(bar.open, bar.close)
             assert max(bar.open, bar.close) <= bar.high
@@ -327,12 +345,17 @@ def test_live_continues_from_last_history_close() -> None:
 
 def test_history_ratio_and_correlation() -> None:
     hist = make().history()
-    spx = [b.close for b in hist["I:SPX"]]
-    spy = [b.close for b in hist["SPY"]]
-    qqq = [b.close for b in hist["QQQ"]]
+    # Compare minute by minute where all three trade: the index's sessions (each session's
+    # returns only, not across the overnight gap).
+    at = {s: {b.start_ms: b.close for b in hist[s]} for s in DEFAULT_SYMBOLS}
+    minutes = [t for t in sorted(at["I:SPX"]) if t - MINUTE in at["I:SPX"]]
+    spx = [at["I:SPX"][t] for t in minutes]
+    spy = [at["SPY"][t] for t in minutes]
     for x, y in zip(spx, spy, strict=True):
         assert 9.9 < x / y < 10.2
-    r_spx, r_spy, r_qqq = log_returns(spx), log_returns(spy), log_returns(qqq)
+    r_spx, r_spy, r_qqq = (
+        [math.log(at[s][t] / at[s][t - MINUTE]) for t in minutes] for s in ("I:SPX", "SPY", "QQQ")
+    )
     assert correlation(r_spy, r_spx) > 0.8
     # QQQ: strongly but not perfectly correlated.
     assert 0.75 < correlation(r_qqq, r_spx) < 0.98
@@ -387,9 +410,9 @@ def test_history_trade_counts_match_rate() -> None:
 
 def test_history_performance() -> None:
     sim = make()
-    t0 = time.perf_counter()
+    t0 = perf_counter()
     sim.history()
-    assert time.perf_counter() - t0 < 1.0
+    assert perf_counter() - t0 < 1.0
 
 
 # -- extra symbols and config ------------------------------------------------------------
@@ -400,7 +423,8 @@ def test_extra_symbols() -> None:
     sim = make(symbols=symbols, history_days=1)
     hist = sim.history()
     assert set(hist) == set(symbols)
-    assert all(len(hist[s]) == 1440 for s in symbols)
+    assert all(len(hist[s]) == 1441 for s in ("SPY", "QQQ", "IWM", "BRK.B"))
+    assert all(_session(b.start_ms) for b in hist["I:NDX"])  # an index: sessions only
     assert 20 <= sim.last_price("IWM") <= 500
     assert 20 <= sim.last_price("BRK.B") <= 500
     assert all(b.volume == 0.0 for b in hist["I:NDX"])
@@ -412,9 +436,10 @@ def test_extra_symbols() -> None:
     assert not quotes_of(ticks, "I:NDX")
     assert all(t.size == 0.0 for t in trades_of(ticks, "I:NDX"))
     # Still correlated with the market.
-    iwm = [b.close for b in hist["IWM"]]
+    iwm = {b.start_ms: b.close for b in hist["IWM"]}
+    minutes = [b.start_ms for b in hist["I:SPX"]]
     spx = [b.close for b in hist["I:SPX"]]
-    assert correlation(log_returns(iwm), log_returns(spx)) > 0.5
+    assert correlation(log_returns([iwm[t] for t in minutes]), log_returns(spx)) > 0.5
 
 
 def test_extra_symbol_base_price_depends_on_seed() -> None:
@@ -464,3 +489,124 @@ def test_start_constants_are_what_the_tests_assume() -> None:
     assert datetime.fromtimestamp(START / 1000, tz=UTC).weekday() == 3  # Thursday
     assert START % MINUTE != 0
     assert datetime.fromtimestamp(WEEKEND_START / 1000, tz=NY).weekday() == 5
+
+
+# -- the past is a function of the seed and the date (issue 14) -------------------------------
+
+
+def fold(ticks: list[Trade | Quote], symbol: str) -> dict[int, tuple[float, ...]]:
+    """Candles from prints, the pipeline's way: {minute: (o, h, l, c, v, n)}."""
+    out: dict[int, list[float]] = {}
+    for t in trades_of(ticks, symbol):
+        m = t.ts_ms - t.ts_ms % MINUTE
+        bar = out.get(m)
+        if bar is None:
+            out[m] = [t.price, t.price, t.price, t.price, t.size, 1.0]
+        else:
+            bar[1], bar[2], bar[3] = max(bar[1], t.price), min(bar[2], t.price), t.price
+            bar[4] += t.size
+            bar[5] += 1.0
+    return {m: tuple(v) for m, v in out.items()}
+
+
+def test_a_restart_does_not_rewrite_the_past() -> None:
+    early, later = make(history_days=1), make(START + 3 * 3_600_000, history_days=1)
+    first, second = early.history(), later.history()
+    for sym in DEFAULT_SYMBOLS:
+        before = {b.start_ms: b for b in first[sym] if b.start_ms + MINUTE <= START}
+        again = {b.start_ms: b for b in second[sym] if b.start_ms in before}
+        assert again and again == {t: before[t] for t in again}  # minute for minute
+
+
+def test_live_prints_build_exactly_the_bars_a_later_history_returns() -> None:
+    sim = make(history_days=0)
+    ticks = sim.advance(START + 6 * MINUTE)
+    restarted = make(START + 6 * MINUTE, history_days=1).history()
+    first_full = START - START % MINUTE + MINUTE
+    for sym in DEFAULT_SYMBOLS:
+        live = {m: v for m, v in fold(ticks, sym).items() if first_full <= m < START + 5 * MINUTE}
+        hist = {
+            b.start_ms: (b.open, b.high, b.low, b.close, b.volume, b.trades)
+            for b in restarted[sym]
+            if b.start_ms in live
+        }
+        assert len(live) == 5 and hist == live
+
+
+def test_the_start_minute_is_split_between_history_and_live() -> None:
+    sim = make(history_days=1)
+    partial = sim.history()["SPY"][-1]
+    assert partial.start_ms == START - START % MINUTE
+    live = fold(sim.advance(START + MINUTE), "SPY")[partial.start_ms]
+    whole = make(START + 2 * MINUTE, history_days=1).history()["SPY"]
+    [full] = [b for b in whole if b.start_ms == partial.start_ms]
+    assert full.trades == partial.trades + live[5]
+    assert full.volume == partial.volume + live[4]
+    assert (full.open, full.close) == (partial.open, live[3])
+
+
+# -- market hours -------------------------------------------------------------------------------
+
+THANKSGIVING_2025 = datetime(2025, 11, 27, 12, 0, tzinfo=NY)  # NYSE closed
+BLACK_FRIDAY_2025 = datetime(2025, 11, 28, 9, 0, tzinfo=NY)  # NYSE closes at 13:00
+
+
+def test_the_index_keeps_nyse_hours_holidays_and_early_closes() -> None:
+    def at(when: datetime) -> int:
+        return int(when.timestamp() * 1000)
+
+    # The day after Thanksgiving, from 09:00 to 17:00: index bars 09:30-12:59 only.
+    friday = make(at(BLACK_FRIDAY_2025) + 8 * 3_600_000, history_days=1).history()["I:SPX"]
+    local = [datetime.fromtimestamp(b.start_ms / 1000, tz=NY) for b in friday]
+    on_friday = [t for t in local if t.date() == BLACK_FRIDAY_2025.date()]
+    assert on_friday[0].time() == time(9, 30) and on_friday[-1].time() == time(12, 59)
+    assert len(on_friday) == 210
+    # Thanksgiving itself: no index bars at all (SPY still prints, quietly).
+    thursday = make(at(THANKSGIVING_2025), history_days=1).history()
+    assert not [
+        b for b in thursday["I:SPX"] if b.start_ms >= at(THANKSGIVING_2025) - 12 * 3_600_000
+    ]
+    assert len(thursday["SPY"]) == 1440  # a minute-aligned start: no partial minute
+    # No live index prints outside the session; stocks keep printing.
+    evening = at(BLACK_FRIDAY_2025) + 5 * 3_600_000  # 14:00
+    ticks = make(evening).advance(evening + 10 * MINUTE)
+    assert trades_of(ticks, "I:SPX") == [] and trades_of(ticks, "SPY")
+
+
+def test_the_last_index_value_is_the_last_session_close() -> None:
+    sim = make(WEEKEND_START, history_days=2)  # Saturday 03:00
+    bars = sim.history()["I:SPX"]
+    last = datetime.fromtimestamp(bars[-1].start_ms / 1000, tz=NY)
+    assert (last.weekday(), last.time()) == (4, time(15, 59))  # Friday's final minute
+    assert sim.last_price("I:SPX") == bars[-1].close
+
+
+def test_market_hours_never_change_the_minutes_that_trade() -> None:
+    exchange, always = make(history_days=1), make(history_days=1, hours="always")
+    a = {b.start_ms: b for b in always.history()["I:SPX"]}
+    e = exchange.history()["I:SPX"]
+    assert e and all(a[b.start_ms] == b for b in e)
+    assert len(a) == 1441 > len(e)
+    assert exchange.history()["SPY"] == always.history()["SPY"]
+
+
+def test_burst_stamping_never_moves_a_tick_into_a_later_minute() -> None:
+    from spotlight.market.simulated_source import _stamp
+
+    late = Trade("SPY", 60_000 * 10 + 59_950, 600.0, 100.0)
+    next_burst, same_minute = _stamp(late, 60_000 * 11 + 50), _stamp(late, 60_000 * 10 + 59_990)
+    assert isinstance(next_burst, Trade) and isinstance(same_minute, Trade)
+    assert next_burst.ts_ms == 60_000 * 10 + 59_999  # capped at the end of its own minute
+    assert same_minute.ts_ms == 60_000 * 10 + 59_990
+
+
+def test_next_tick_ms_is_when_advance_next_returns_something() -> None:
+    sim = make()
+    due = sim.next_tick_ms()
+    assert START <= due < START + 5_000
+    assert sim.advance(int(due) - 1) == []
+    first = sim.advance(int(due))
+    assert first and first[0].ts_ms == int(due)
+    # An index alone on a Saturday: nothing prints soon.
+    alone = make(WEEKEND_START, symbols=("I:SPX",))
+    assert alone.next_tick_ms() == math.inf

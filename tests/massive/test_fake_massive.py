@@ -115,8 +115,8 @@ async def test_index_minute_bars_have_only_ohlct_in_ms(env: Env) -> None:
     assert isinstance(body["request_id"], str) and "adjusted" not in body
     bars = body["results"]
     assert body["resultsCount"] == len(bars) == body["queryCount"]
-    # NY midnight to now, one bar a minute (the simulated market trades around the clock).
-    assert len(bars) == (NOW - _ny(2025, 12, 17, 0, 0)) // 60_000 + 1
+    # The 09:30 open to now, one bar a minute: the index keeps NYSE regular hours.
+    assert len(bars) == (NOW - _ny(2025, 12, 17, 9, 30)) // 60_000 + 1
     for bar in bars:
         assert set(bar) == {"o", "h", "l", "c", "t"}
         assert _is_ms(bar["t"]) and bar["t"] % 60_000 == 0
@@ -159,7 +159,7 @@ async def test_bad_aggs_request_is_a_400_error_body(env: Env) -> None:
 
 @pytest.mark.parametrize(
     ("span", "limit", "sort"),
-    [("minute", 100, "asc"), ("hour", 90, "asc"), ("minute", 250, "desc")],
+    [("minute", 100, "asc"), ("hour", 90, "asc"), ("minute", 150, "desc")],
 )
 async def test_aggs_pages_through_next_url_to_the_unpaged_result(
     env: Env, span: str, limit: int, sort: str

@@ -7,10 +7,11 @@ import pytest
 import trio
 import trio.testing
 
-from spotlight.market.massive import MassivePaginationError, PageGuard, RequestBudget
+from spotlight.market.massive import PageGuard, RequestBudget
 from spotlight.market.massive.pagination import (
     DEFAULT_MAX_PAGES,
     Page,
+    Walk,
     collect_pages,
     rebase_next_url,
 )
@@ -113,25 +114,35 @@ def test_rebase_ignores_the_host_and_keeps_the_raw_cursor() -> None:
 
 def test_page_guard_catches_repeats_even_across_hosts() -> None:
     guard = PageGuard("options_chain")
-    guard.check("https://api.massive.com/v3/snapshot/options/I:SPX?cursor=a")
-    guard.check("https://api.massive.com/v3/snapshot/options/I:SPX?cursor=b")
-    with pytest.raises(MassivePaginationError, match="repeated a cursor after 3 pages") as info:
-        guard.check("https://other.host/v3/snapshot/options/I:SPX?cursor=a")
-    assert info.value.endpoint == "options_chain" and info.value.status is None
+    assert guard.check("https://api.massive.com/v3/snapshot/options/I:SPX?cursor=a") is None
+    assert guard.check("https://api.massive.com/v3/snapshot/options/I:SPX?cursor=b") is None
+    assert guard.check("https://other.host/v3/snapshot/options/I:SPX?cursor=a") == "looped"
+    assert guard.pages == 3
 
 
 def test_page_guard_caps_total_pages() -> None:
     assert DEFAULT_MAX_PAGES == 200
     guard = PageGuard("options_contracts", max_pages=3)
-    guard.check("/v3/reference/options/contracts?cursor=1")
-    guard.check("/v3/reference/options/contracts?cursor=2")  # page 3
-    with pytest.raises(MassivePaginationError, match="cap of 3 pages"):
-        guard.check("/v3/reference/options/contracts?cursor=3")
+    assert guard.check("/v3/reference/options/contracts?cursor=1") is None
+    assert guard.check("/v3/reference/options/contracts?cursor=2") is None  # page 3
+    assert guard.check("/v3/reference/options/contracts?cursor=3") == "page_cap"
     with pytest.raises(ValueError):
         PageGuard("x", max_pages=0)
-    PageGuard("x", max_pages=1)  # only the first page allowed
-    with pytest.raises(MassivePaginationError):
-        PageGuard("x", max_pages=1).check("/a?cursor=1")
+    assert PageGuard("x", max_pages=1).check("/a?cursor=1") == "page_cap"
+
+
+async def test_collect_pages_keeps_a_looping_walk_de_duplicated() -> None:
+    pages = {
+        "https://b/v3/x?cursor=2": Page(["b", "c"], "https://a/v3/x?cursor=2", False),
+    }
+
+    async def fetch(url: str) -> Page[str] | None:
+        return pages[url]
+
+    first = Page(["a", "b"], "https://a/v3/x?cursor=2", False)
+    walk = await collect_pages("e", "https://b", first, fetch)
+    assert walk == Walk("e", ["a", "b", "c"], False, 2, looped=True, partial=False, duplicates=1)
+    assert walk.note() == {"pages": 2, "looped": True, "partial": False, "duplicates": 1}
 
 
 async def test_collect_pages_follows_rebased_urls_until_the_last_page() -> None:
@@ -146,6 +157,8 @@ async def test_collect_pages_follows_rebased_urls_until_the_last_page() -> None:
         return pages[url]
 
     first = Page(["a", "b"], "https://a/v3/x?cursor=2", False)
-    assert await collect_pages("e", "https://b", first, fetch) == (["a", "b", "c", "d"], True)
+    walk = await collect_pages("e", "https://b", first, fetch)
+    assert (walk.items, walk.delayed, walk.pages) == (["a", "b", "c", "d"], True, 3)
+    assert not walk.looped and not walk.partial
     assert seen == ["https://b/v3/x?cursor=2", "https://b/v3/x?cursor=3"]
-    assert await collect_pages("e", "https://b", None, fetch) == ([], False)
+    assert await collect_pages("e", "https://b", None, fetch) == Walk("e", [])

@@ -26,12 +26,12 @@ from massive_fixtures import (
     chain_item,
     ok,
     raw,
+    replies,
 )
 
 from spotlight.market.massive import (
     AggBar,
     MassiveClient,
-    MassivePaginationError,
     RequestBudget,
     market_ticker,
     reference_ticker,
@@ -194,17 +194,27 @@ async def test_aggregate_pages_concatenate_bars() -> None:
     )
 
 
-async def test_a_looping_next_url_raises_pagination_error() -> None:
+async def test_a_looping_next_url_keeps_the_contracts_once_and_says_so() -> None:
+    # Upstream's known bug: from page 2 on, next_url points back at itself. The walk stops at
+    # the repeated cursor, keeps what it fetched (each contract once) and marks the result;
+    # throwing it away left GEX empty for as long as upstream looped.
     loop = "https://api.massive.com/v3/snapshot/options/I:SPX?cursor=same"
-    up = Upstream(always(page([chain_item()], loop)))
-    async with up.client() as client:
-        with pytest.raises(MassivePaginationError, match="repeated a cursor") as info:
-            await client.options_chain("SPX")
-    assert up.calls == 2
-    assert info.value.endpoint == "options_chain"
+    put = chain_item("O:SPXW251219P06000000")
+    put["details"]["contract_type"] = "put"
+    first: list[object] = [chain_item()]
+    second: list[object] = [chain_item(), put]
+    up = Upstream(replies([page(first, loop), page(second, loop), page(second, loop)]))
+    stops: list[object] = []
+    async with up.client(on_walk=stops.append) as client:
+        walk = await client.options_chain_walk("SPX")
+        assert [o.ticker for o in walk.items] == ["O:SPXW251219C06000000", "O:SPXW251219P06000000"]
+        assert (walk.looped, walk.partial, walk.pages, walk.duplicates) == (True, False, 2, 1)
+        assert client.walk_stops() == {"options_chain": {"looped": 1}}
+    assert up.calls == 3 - 1  # the repeated cursor is never requested again
+    assert stops == [walk]
 
 
-async def test_the_page_cap_stops_an_endless_walk() -> None:
+async def test_the_page_cap_ends_an_endless_walk_with_partial_data() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         n = int(request.url.params.get("cursor", "0")) + 1
         return page(
@@ -213,8 +223,9 @@ async def test_the_page_cap_stops_an_endless_walk() -> None:
 
     up = Upstream(handler)
     async with up.client(max_pages=5) as client:
-        with pytest.raises(MassivePaginationError, match="cap of 5 pages"):
-            await client.options_contracts("SPX")
+        contracts = await client.options_contracts("SPX")
+        assert len(contracts) == 5  # five pages fetched, kept, and counted as cut short
+        assert client.walk_stops() == {"options_contracts": {"page_cap": 1}}
     assert up.calls == 5
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 import trio
+from hypo import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from massive_fixtures import CHAIN_ITEM, CONTRACT, INDICES, LAST_TRADE, Upstream, always, raw
@@ -139,54 +140,57 @@ def test_market_status_requires_strings_in_exchanges() -> None:
     assert status.raw_exchanges == {} and not status.early_hours
 
 
+_JSON_KEYS = [
+    "o",
+    "h",
+    "l",
+    "c",
+    "t",
+    "v",
+    "T",
+    "p",
+    "P",
+    "s",
+    "S",
+    "results",
+    "status",
+    "details",
+    "ticker",
+    "value",
+    "error",
+    "greeks",
+    "last_quote",
+    "last_trade",
+    "session",
+    "exchanges",
+    "market",
+    "serverTime",
+    "strike_price",
+    "x",
+]
+
+
+def _json_containers(children: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    # A named function, not a lambda: Hypothesis checks that ``extend`` uses its argument by
+    # reading its source, which fails on a lambda spread over lines (a deprecation warning,
+    # an error under this suite's filterwarnings).
+    return st.lists(children, max_size=4) | st.dictionaries(
+        st.sampled_from(_JSON_KEYS), children, max_size=6
+    )
+
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**63), max_value=2**64 - 1)
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=8),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(
-            st.sampled_from(
-                [
-                    "o",
-                    "h",
-                    "l",
-                    "c",
-                    "t",
-                    "v",
-                    "T",
-                    "p",
-                    "P",
-                    "s",
-                    "S",
-                    "results",
-                    "status",
-                    "details",
-                    "ticker",
-                    "value",
-                    "error",
-                    "greeks",
-                    "last_quote",
-                    "last_trade",
-                    "session",
-                    "exchanges",
-                    "market",
-                    "serverTime",
-                    "strike_price",
-                    "x",
-                ]
-            ),
-            children,
-            max_size=6,
-        )
-    ),
+    _json_containers,
     max_leaves=20,
 )
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.too_slow])
 @given(json_values)
 def test_junk_only_ever_raises_massive_data_error(junk: object) -> None:
     for parse in PARSERS:
@@ -203,7 +207,7 @@ def _near(base: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(_near(CHAIN_ITEM), _near(LAST_TRADE["results"]), _near(CONTRACT))  # type: ignore[arg-type]
 def test_near_valid_bodies_parse_or_raise_data_error(
     chain: dict[str, Any], trade: dict[str, Any], contract: dict[str, Any]
@@ -217,7 +221,7 @@ def test_near_valid_bodies_parse_or_raise_data_error(
             parse(body)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.binary(max_size=64) | json_values.map(orjson.dumps))
 def test_client_turns_any_200_body_into_data_or_a_massive_error(body: bytes) -> None:
     async def main() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
+from hypo import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -140,7 +141,7 @@ def check_change_order(changes: list[BarChange]) -> None:
 # --- (c) candle rules -------------------------------------------------------------------
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(trades=trade_streams(days=False), max_minutes=st.sampled_from([1, 3, BIG]))
 def test_minute_bars_match_group_by_minute(trades: list[Trade], max_minutes: int) -> None:
     expected, expected_stale = reference_minutes(trades)
@@ -165,7 +166,7 @@ def test_minute_bars_match_group_by_minute(trades: list[Trade], max_minutes: int
 # --- (d) rollups ----------------------------------------------------------------------
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(trades=trade_streams(days=True), data=st.data())
 def test_every_rollup_is_the_aggregation_of_its_minutes(
     trades: list[Trade], data: st.DataObject
@@ -208,7 +209,7 @@ def test_every_rollup_is_the_aggregation_of_its_minutes(
         assert book.history(tf, limit, before) == expected_page
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     trades=trade_streams(days=True), split=st.integers(0, 60), max_minutes=st.sampled_from([2, BIG])
 )

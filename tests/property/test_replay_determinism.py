@@ -15,6 +15,7 @@ from pathlib import Path
 
 import orjson
 import trio
+from hypo import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import FAST, InlineExecutor
@@ -95,7 +96,7 @@ async def _replay(data_dir: str, to_ms: int, speed: float | None) -> tuple[list[
 
 
 @settings(
-    max_examples=3,
+    max_examples=examples(3),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypo import examples
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import Frame, parse_frames
@@ -73,7 +74,7 @@ op = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(clients=st.lists(client_spec, min_size=1, max_size=4), ops=st.lists(op, max_size=120))
 async def test_a_seq_strictly_increases_on_every_connection(
     clients: list[tuple[tuple[str, ...], int]], ops: list[tuple[Any, ...]]
@@ -106,7 +107,7 @@ async def test_a_seq_strictly_increases_on_every_connection(
         assert market == sorted(set(market)), "market seqs not strictly increasing"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     topics=st.sets(st.integers(0, 2), min_size=1).map(
         lambda s: tuple(TOPICS[i] for i in sorted(s))

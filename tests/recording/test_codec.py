@@ -56,16 +56,22 @@ def test_bar_rows_round_trip(
 
 
 def test_chain_jobs_round_trip() -> None:
-    sim = ("sim", 7, 1_700_000_000_000, 2.0)
+    sim = ("sim", 7, 1_700_000_000_000, 2.0, "exchange")
     assert job_from_json(orjson.loads(orjson.dumps(job_json(sim)))) == sim
+    old_sim = ("sim", 7, 1_700_000_000_000, 2.0)  # recorded before market hours existed
+    assert job_from_json(orjson.loads(orjson.dumps(job_json(old_sim)))) == old_sim
     opt = OptionSnapshot(
         "O:SPXW261120C06000000", "call", "2026-11-20", 6000.0, 100.0, 1234.0, 0.15, 0.5, 0.001,
         -2.5, 0.8, 321.0, 12.5, 12.4, 12.6, 12.5, 1_700_000_000_000, 12.55, 3.0, 65, (209, 219),
         1_700_000_000_500, 6001.25, False,
     )  # fmt: skip
-    chains = ("chains", {"I:SPX": [opt]})
+    note = {"pages": 3, "looped": True, "partial": False, "duplicates": 250}
+    chains = ("chains", {"I:SPX": [opt]}, {"I:SPX": note})
     back = job_from_json(orjson.loads(orjson.dumps(job_json(chains))))
     assert back == chains
+    # A job recorded before walks were noted has no third element: it reads back with none.
+    old = ["chains", {"I:SPX": [option_row(opt)]}]
+    assert job_from_json(orjson.loads(orjson.dumps(old))) == ("chains", {"I:SPX": [opt]}, {})
     assert option_from_row(orjson.loads(orjson.dumps(option_row(opt)))) == opt
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypo import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -39,7 +40,7 @@ def test_new_file_never_overwrites(tmp_path: Path) -> None:
         JournalWriter(path, fsync=False)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(cut=st.integers(min_value=0, max_value=10_000))
 def test_torn_tail_keeps_every_complete_block(
     tmp_path_factory: pytest.TempPathFactory, cut: int

@@ -24,7 +24,6 @@ from spotlight.market.massive.errors import (
     MassiveDataError,
     MassiveError,
     MassiveNotEntitledError,
-    MassivePaginationError,
     MassiveRateLimitedError,
     MassiveRequestError,
     MassiveServerError,
@@ -41,7 +40,7 @@ from spotlight.market.massive.models import (
     OptionContract,
     parse_option_snapshot,
 )
-from spotlight.market.massive.pagination import PageGuard, rebase_next_url
+from spotlight.market.massive.pagination import PageGuard, Walk, rebase_next_url
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -58,7 +57,6 @@ __all__ = [
     "MassiveDataError",
     "MassiveError",
     "MassiveNotEntitledError",
-    "MassivePaginationError",
     "MassiveRateLimitedError",
     "MassiveRequestError",
     "MassiveServerError",
@@ -67,6 +65,7 @@ __all__ = [
     "PageGuard",
     "RequestBudget",
     "RequestRecord",
+    "Walk",
     "is_index_underlying",
     "market_ticker",
     "parse_option_snapshot",

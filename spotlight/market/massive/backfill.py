@@ -2,7 +2,8 @@
 
 Both ask for 1-minute aggregates per symbol and turn them into domain bars; the backfill
 keeps the newest ``BACKFILL_SESSIONS`` sessions of what it got and reports, per symbol, what
-failed (a partial backfill is still a start: the feed says ``degraded``).
+failed, was cut short by the page cap or came from a looping cursor (a partial backfill is
+still a start: the feed says ``degraded`` with the reason).
 """
 
 from __future__ import annotations
@@ -40,6 +41,18 @@ async def backfill_bars(
         except MassiveError as exc:
             problems.append(f"{symbol}: {exc}")
             continue
+        if aggs.partial:
+            problems.append(
+                f"{symbol}: partial, the aggregates walk stopped at the page cap "
+                f"({len(aggs.bars)} bars kept)"
+            )
+        elif aggs.looped:
+            # The bars are all there once (a loop only repeats pages): worth a note, not data
+            # thrown away.
+            problems.append(
+                f"{symbol}: Massive's next_url repeated a cursor (a known upstream bug); "
+                f"{len(aggs.bars)} bars kept, de-duplicated"
+            )
         out[symbol] = _last_sessions(_bars(symbol, aggs), BACKFILL_SESSIONS)
     return out, problems
 

@@ -16,7 +16,7 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
@@ -35,7 +35,7 @@ from spotlight.market.massive.models import (
     parse_items,
     parse_option_snapshot,
 )
-from spotlight.market.massive.pagination import DEFAULT_MAX_PAGES, Page
+from spotlight.market.massive.pagination import DEFAULT_MAX_PAGES, Page, Walk
 from spotlight.market.massive.requests import (
     DEFAULT_BACKOFF,
     Requester,
@@ -96,6 +96,7 @@ class MassiveClient:
         on_request: Callable[[RequestRecord], None] | None = None,
         on_empty: Callable[[str], None] | None = None,
         rng: random.Random | None = None,
+        on_walk: Callable[[Walk[object]], None] | None = None,
     ) -> None:
         if not isinstance(api_key, str) or not api_key or any(c.isspace() for c in api_key):
             raise ValueError(
@@ -127,9 +128,17 @@ class MassiveClient:
             on_request=on_request,
             on_empty=on_empty,
             rng=rng,
+            on_walk=on_walk,
         )
         self._walk = self._requests.walk
         self._one = self._requests.one
+
+    def walk_stops(self) -> dict[str, dict[str, int]]:
+        """Walks that ended early, ``{endpoint: {"looped": n, "page_cap": n}}`` (for diag)."""
+        out: dict[str, dict[str, int]] = {}
+        for (endpoint, reason), n in sorted(self._requests.walk_stops.items()):
+            out.setdefault(endpoint, {})[reason] = n
+        return out
 
     def __repr__(self) -> str:
         r = self._requests
@@ -186,8 +195,15 @@ class MassiveClient:
             f"{path_segment(start)}/{path_segment(end)}"
         )
         decode = envelope(lambda raw, at, _: AggBar.parse(raw, at))
-        bars, delayed = await self._walk("aggs", path, {"limit": str(limit), "sort": sort}, decode)
-        return Aggregates(ticker=symbol, bars=bars, delayed=delayed)
+        params = {"limit": str(limit), "sort": sort}
+        walk = await self._walk("aggs", path, params, decode, lambda b: b.t_ms)
+        return Aggregates(
+            ticker=symbol,
+            bars=walk.items,
+            delayed=walk.delayed,
+            looped=walk.looped,
+            partial=walk.partial,
+        )
 
     async def last_trade(self, ticker: str) -> LastTrade | None:
         """The latest trade of a stock or option; None when upstream has none (404)."""
@@ -218,8 +234,8 @@ class MassiveClient:
         def decode(body: object) -> Page[MarketHoliday]:
             return Page(parse_items(body, MarketHoliday.parse, path=""), None, False)
 
-        holidays, _ = await self._walk("holidays", "/v1/marketstatus/upcoming", None, decode)
-        return holidays
+        walk = await self._walk("holidays", "/v1/marketstatus/upcoming", None, decode)
+        return walk.items
 
     async def options_contracts(
         self, underlying: str, **filters: FilterValue
@@ -233,19 +249,25 @@ class MassiveClient:
             "limit": str(_CONTRACTS_LIMIT),
         }
         decode = envelope(lambda raw, at, _: OptionContract.parse(raw, at))
-        contracts, _ = await self._walk(
-            "options_contracts", "/v3/reference/options/contracts", params, decode
+        walk = await self._walk(
+            "options_contracts", "/v3/reference/options/contracts", params, decode, _ticker
         )
-        return contracts
+        return walk.items
 
     async def options_chain(self, underlying: str, **filters: FilterValue) -> list[OptionSnapshot]:
         """The chain snapshot of ``underlying``, every page (``filters`` as in
         ``options_contracts``, e.g. ``expiration_date="2025-12-19"``)."""
+        return (await self.options_chain_walk(underlying, **filters)).items
+
+    async def options_chain_walk(
+        self, underlying: str, **filters: FilterValue
+    ) -> Walk[OptionSnapshot]:
+        """``options_chain`` with how the walk ended: ``looped`` (a repeated cursor, contracts
+        kept once each) or ``partial`` (the page cap)."""
         params = filter_params(filters, _RESERVED_PARAMS) | {"limit": str(_CHAIN_LIMIT)}
         path = f"/v3/snapshot/options/{path_segment(market_ticker(underlying))}"
         decode = envelope(lambda raw, at, delayed: parse_option_snapshot(raw, at, delayed=delayed))
-        chain, _ = await self._walk("options_chain", path, params, decode)
-        return chain
+        return await self._walk("options_chain", path, params, decode, _ticker)
 
     async def option_contract(self, underlying: str, contract: str) -> OptionSnapshot | None:
         """One contract's snapshot (``O:`` is added to ``contract`` if missing); None if unknown."""
@@ -266,8 +288,8 @@ class MassiveClient:
         for i in range(0, len(symbols), _INDICES_LIMIT):  # upstream takes <= 250 per call
             chunk = ",".join(symbols[i : i + _INDICES_LIMIT])
             params = {"ticker.any_of": chunk, "limit": str(_INDICES_LIMIT)}
-            page, _ = await self._walk("indices", "/v3/snapshot/indices", params, decode)
-            values += page
+            walk = await self._walk("indices", "/v3/snapshot/indices", params, decode, _ticker)
+            values += walk.items
         return values
 
     # -- rules ---------------------------------------------------------------------------------
@@ -280,3 +302,8 @@ class MassiveClient:
                 "(or aggregates) for index values"
             )
         return ticker
+
+
+def _ticker(item: Any) -> str:
+    """What identifies a contract, a snapshot or an index value across pages."""
+    return str(item.ticker)

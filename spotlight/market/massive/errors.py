@@ -9,7 +9,6 @@ HTTP statuses and httpx exceptions onto it.
     ├── MassiveServerError            5xx, 499, 413 still failing after retries
     ├── MassiveTransportError         timeouts, connection and protocol errors after retries
     └── MassiveDataError              malformed JSON, unexpected shape, bad values
-        └── MassivePaginationError    next_url loops or exceeds the page cap
 
 Whose fault: auth and request errors are ours (configuration or code) and are never retried;
 not-entitled is the plan's and is never retried; rate-limit, server and transport errors are
@@ -31,7 +30,6 @@ __all__ = [
     "MassiveDataError",
     "MassiveError",
     "MassiveNotEntitledError",
-    "MassivePaginationError",
     "MassiveRateLimitedError",
     "MassiveRequestError",
     "MassiveServerError",
@@ -99,10 +97,6 @@ class MassiveTransportError(MassiveError):
 
 class MassiveDataError(MassiveError):
     """The body was not what the API promises: bad JSON, wrong shape, impossible values."""
-
-
-class MassivePaginationError(MassiveDataError):
-    """``next_url`` repeated a cursor (a known upstream loop) or ran past the page cap."""
 
 
 def _with_detail(text: str, detail: str | None) -> str:

@@ -99,11 +99,15 @@ class AggBar:
 
 @dataclass(frozen=True, slots=True)
 class Aggregates:
-    """Bars for one ticker, oldest first when sorted asc. ``bars`` is empty for no data."""
+    """Bars for one ticker, oldest first when sorted asc. ``bars`` is empty for no data.
+    ``looped``: upstream's next_url repeated a cursor (the bars are kept, de-duplicated);
+    ``partial``: the walk hit the page cap, so bars are missing."""
 
     ticker: str
     bars: list[AggBar]
     delayed: bool
+    looped: bool = False
+    partial: bool = False
 
     @classmethod
     def parse(cls, raw: object, path: str = "") -> Aggregates:

@@ -7,20 +7,28 @@ Policy (from the API notes and the official client):
 - The cursor already encodes the original filters, so nothing else is re-sent with it.
 - An ``apiKey`` query parameter, should upstream ever echo one, is dropped: the key travels only
   in the Authorization header and never in a URL we request or log.
-- Upstream has been seen to loop forever on ``next_url`` (polygon-io issue #289): a repeated
-  cursor, or more pages than the cap, raises ``MassivePaginationError`` instead of spinning.
+- Upstream has been seen to loop forever on ``next_url`` (polygon-io issue #289). A repeated
+  cursor ends the walk there: everything fetched so far is kept, de-duplicated (a loop serves
+  pages already seen), and the walk is marked ``looped``. Throwing it away, as before, meant
+  that one looping chain snapshot left GEX empty for good. More pages than the cap also end
+  the walk with what was fetched, marked ``partial``: only then is data known to be missing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from spotlight.market.massive.errors import MassivePaginationError
-
-__all__ = ["DEFAULT_MAX_PAGES", "Page", "PageGuard", "collect_pages", "rebase_next_url"]
+__all__ = [
+    "DEFAULT_MAX_PAGES",
+    "Page",
+    "PageGuard",
+    "Walk",
+    "collect_pages",
+    "rebase_next_url",
+]
 
 T = TypeVar("T")
 
@@ -48,12 +56,15 @@ def rebase_next_url(base_url: str, next_url: str) -> str:
     return base_url.rstrip("/") + _path_and_query(next_url)
 
 
-class PageGuard:
-    """Stops a pagination walk that repeats a cursor or exceeds ``max_pages`` pages in total.
+Stop = Literal["looped", "page_cap"]
 
-    Create one per walk, after fetching the first page; call ``check(next_url)`` before
-    following each ``next_url``. Cursors are compared on path + query, so a loop that only
-    changes the host is still caught.
+
+class PageGuard:
+    """Ends a pagination walk that repeats a cursor or exceeds ``max_pages`` pages in total.
+
+    Create one per walk, after fetching the first page; ``check(next_url)`` before following
+    each ``next_url`` returns None to go on, or why to stop ("looped", "page_cap"). Cursors
+    are compared on path + query, so a loop that only changes the host is still caught.
     """
 
     def __init__(self, endpoint: str, max_pages: int = DEFAULT_MAX_PAGES) -> None:
@@ -64,22 +75,15 @@ class PageGuard:
         self.pages = 1  # the first page, already fetched
         self._seen: set[str] = set()
 
-    def check(self, next_url: str) -> None:
+    def check(self, next_url: str) -> Stop | None:
         key = _path_and_query(next_url)
         if key in self._seen:
-            raise MassivePaginationError(
-                f"Massive {self.endpoint} pagination looped: next_url repeated a cursor after "
-                f"{self.pages} pages (a known upstream bug); narrow the filters or retry later",
-                endpoint=self.endpoint,
-            )
+            return "looped"
         if self.pages >= self.max_pages:
-            raise MassivePaginationError(
-                f"Massive {self.endpoint} pagination passed the cap of {self.max_pages} pages; "
-                "narrow the filters (expiration_date, strike_price range) or raise max_pages",
-                endpoint=self.endpoint,
-            )
+            return "page_cap"
         self._seen.add(key)
         self.pages += 1
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,25 +96,90 @@ class Page(Generic[T]):
     delayed: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Walk(Generic[T]):
+    """A finished walk: every page's items in order (de-duplicated when it ``looped``),
+    whether any page was delayed, the pages fetched, and why it stopped early: ``looped`` (a
+    repeated cursor; nothing is known to be missing) or ``partial`` (the page cap; more data
+    exists upstream). ``duplicates`` counts items dropped as already seen."""
+
+    endpoint: str
+    items: list[T]
+    delayed: bool = False
+    pages: int = 0
+    looped: bool = False
+    partial: bool = False
+    duplicates: int = 0
+
+    def note(self) -> dict[str, object]:
+        """What the walk says about its data, for payloads and diag."""
+        return {
+            "pages": self.pages,
+            "looped": self.looped,
+            "partial": self.partial,
+            "duplicates": self.duplicates,
+        }
+
+
+def _dedupe(items: list[T], key: Callable[[T], Hashable] | None) -> tuple[list[T], int]:
+    seen: set[Hashable] = set()
+    out: list[T] = []
+    for item in items:
+        k = key(item) if key is not None else _identity(item)
+        if k in seen:
+            continue
+        seen.add(k)
+        out.append(item)
+    return out, len(items) - len(out)
+
+
+def _identity(item: object) -> Hashable:
+    try:
+        hash(item)
+    except TypeError:
+        return id(item)  # unhashable: nothing to compare, keep every one
+    return item
+
+
 async def collect_pages(
     endpoint: str,
     base_url: str,
     first: Page[T] | None,
     fetch: Callable[[str], Awaitable[Page[T] | None]],
     max_pages: int = DEFAULT_MAX_PAGES,
-) -> tuple[list[T], bool]:
-    """Follow ``next_url`` from ``first``: every page's items in order, and whether any page
-    was delayed. ``fetch(url)`` gets the re-based absolute URL; a None page ("no data", e.g.
-    a 404 mid-walk) ends the walk. No I/O here: the caller's ``fetch`` does it."""
+    *,
+    key: Callable[[T], Hashable] | None = None,
+) -> Walk[T]:
+    """Follow ``next_url`` from ``first`` (see the module docstring for where it stops).
+
+    ``fetch(url)`` gets the re-based absolute URL; a None page ("no data", e.g. a 404
+    mid-walk) ends the walk. ``key`` identifies an item for de-duplication after a loop
+    (default: the item itself). No I/O here: the caller's ``fetch`` does it."""
+    if first is None:
+        return Walk(endpoint, [])
     guard = PageGuard(endpoint, max_pages)
     items: list[T] = []
     delayed = False
-    page = first
+    stop: Stop | None = None
+    page: Page[T] | None = first
     while page is not None:
         items += page.items
         delayed = delayed or page.delayed
         if page.next_url is None:
             break
-        guard.check(page.next_url)
+        stop = guard.check(page.next_url)
+        if stop is not None:
+            break
         page = await fetch(rebase_next_url(base_url, page.next_url))
-    return items, delayed
+    duplicates = 0
+    if stop == "looped":
+        items, duplicates = _dedupe(items, key)
+    return Walk(
+        endpoint,
+        items,
+        delayed,
+        guard.pages,
+        looped=stop == "looped",
+        partial=stop == "page_cap",
+        duplicates=duplicates,
+    )

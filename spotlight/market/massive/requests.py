@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import partial
 from typing import Final, TypeVar
@@ -40,7 +40,7 @@ from spotlight.market.massive.errors import (
     is_retryable,
 )
 from spotlight.market.massive.models import Envelope, parse_items
-from spotlight.market.massive.pagination import Page, collect_pages
+from spotlight.market.massive.pagination import Page, Walk, collect_pages
 from spotlight.runtime.backoff import Backoff
 
 __all__ = [
@@ -124,6 +124,7 @@ class Requester:
         on_request: Callable[[RequestRecord], None] | None,
         on_empty: Callable[[str], None] | None,
         rng: random.Random | None,
+        on_walk: Callable[[Walk[object]], None] | None = None,
     ) -> None:
         self._api_key = api_key
         self.base_url = base_url
@@ -135,7 +136,10 @@ class Requester:
         self._max_pages = max_pages
         self._on_request = on_request
         self._on_empty = on_empty
+        self._on_walk = on_walk
         self._rng = rng
+        # Walks that stopped early, {(endpoint, "looped" | "page_cap"): count}, for diag.
+        self.walk_stops: dict[tuple[str, str], int] = {}
         self._http: httpx.AsyncClient | None = None
         self.state = "unopened"  # -> "open" -> "closed"; never reopened
 
@@ -171,13 +175,25 @@ class Requester:
         return page.items[0] if page is not None and page.items else None
 
     async def walk(
-        self, endpoint: str, path: str, params: dict[str, str] | None, decode: Decode[T]
-    ) -> tuple[list[T], bool]:
-        """Every page's items concatenated, and whether any page was delayed."""
+        self,
+        endpoint: str,
+        path: str,
+        params: dict[str, str] | None,
+        decode: Decode[T],
+        key: Callable[[T], Hashable] | None = None,
+    ) -> Walk[T]:
+        """Every page's items concatenated (``pagination.collect_pages``: a looping cursor
+        ends the walk with the de-duplicated items, the page cap with a partial one)."""
         first = await self.fetch(endpoint, path, params=params, decode=decode)
         # A next_url's cursor carries the original filters: follow it with no other params.
         follow = partial(self.fetch, endpoint, params=None, decode=decode)
-        return await collect_pages(endpoint, self.base_url, first, follow, self._max_pages)
+        walk = await collect_pages(endpoint, self.base_url, first, follow, self._max_pages, key=key)
+        if walk.looped or walk.partial:
+            reason = "looped" if walk.looped else "page_cap"
+            self.walk_stops[(endpoint, reason)] = self.walk_stops.get((endpoint, reason), 0) + 1
+            if self._on_walk is not None:
+                self._on_walk(walk)  # type: ignore[arg-type]
+        return walk
 
     async def fetch(
         self, endpoint: str, url: str, *, params: dict[str, str] | None, decode: Decode[T]

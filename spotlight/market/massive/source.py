@@ -91,6 +91,9 @@ class MassiveSource:
         }
         self.market: str | None = None  # "open" | "closed" | "extended-hours"
         self.chains: dict[str, tuple[int, list[OptionSnapshot]]] = {}  # {underlying: (ms, chain)}
+        # How each chain's pagination walk ended ({underlying: Walk.note()}): a looping
+        # next_url keeps the contracts and says so in the GEX payload and in diag.
+        self.chain_notes: dict[str, dict[str, object]] = {}
         self._last: dict[str, Tick] = {}  # last trade/quote emitted per (kind, symbol) key
         self._status = StatusBoard(self.current_status)
         self._active: list[str] = []  # feeds with a running poller
@@ -239,11 +242,21 @@ class MassiveSource:
         today = ny_date(self.clock.now_ms())
         delayed = False
         for underlying in self.cadence.option_underlyings:
-            chain = await self.client.options_chain(
+            walk = await self.client.options_chain_walk(
                 underlying, expiration_date_gte=today.isoformat()
             )
+            chain = walk.items
             delayed = delayed or any(o.delayed for o in chain)
             self.chains[underlying] = (self.clock.now_ms(), chain)
+            self.chain_notes[underlying] = walk.note()
+            if walk.looped or walk.partial:
+                log.warning(
+                    "Massive %s chain walk %s after %d pages; %d contracts kept",
+                    underlying,
+                    "looped" if walk.looped else "hit the page cap (partial)",
+                    walk.pages,
+                    len(chain),
+                )
         return delayed
 
     # -- immediate snapshot for a new subscriber -------------------------------------------
@@ -310,7 +323,7 @@ class MassiveSource:
 
     async def chain_job(self) -> ChainJob | None:
         await trio.lowlevel.checkpoint()
-        return chains_job(self.chains) if self.chains else None
+        return chains_job(self.chains, self.chain_notes) if self.chains else None
 
     async def option_chains(self) -> Mapping[str, tuple[int, list[OptionSnapshot]]]:
         """What the options-chain poller fetched last (empty until its first success)."""
@@ -324,6 +337,10 @@ class MassiveSource:
             "reason": status.reason,
             "market": self.market,
             "feeds": {n: f.to_json() for n, f in self.feeds.items()},
-            "chains": {u: {"atMs": ms, "contracts": len(c)} for u, (ms, c) in self.chains.items()},
+            "chains": {
+                u: {"atMs": ms, "contracts": len(c), **self.chain_notes.get(u, {})}
+                for u, (ms, c) in self.chains.items()
+            },
+            "pagination": self.client.walk_stops(),
             "snapshotRefreshes": self.refreshes,
         }
