@@ -17,6 +17,7 @@ above it (tests/test_layering.py fails on an upward import):
     engine/      pipeline, market supervisor, analytics actor and worker, feeds
     replay/      replay actors: their own engine, fed from recordings or rebuilt days
     clients/     per-client actors: inboxes, writers, flusher, shared chunks
+    voice/       the voice coach: protocol state, agents (offline, relay), tools (beside clients/)
     service.py   the root actor that owns all of the above
     web/         the Quart surface, the raw-socket SSE path, the static trader's screen
     server.py    listening socket, connection router, hypercorn, shutdown; __main__ the CLI
