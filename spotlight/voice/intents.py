@@ -25,7 +25,7 @@ public <question> = [hey coach] <ask> [please];
 <ask> = <price> | <gex> | <regime> | <levels> | <setups> | <flow> | help;
 <wh> = what is | what are | where is | where are | how is | show me | tell me | give me;
 <symbol> = spy | s p y | s p x | q q q | the s and p;
-<price> = [<wh>] [the] (price | quote) [(of | on | for) <symbol>]
+<price> = [<wh>] [the] (price | quote) [(of | for) <symbol>]
         | (how | where) is <symbol> [trading | doing]
         | <symbol> price;
 <gex> = [<wh>] [the] [<symbol>] (gamma flip | flip | call wall | put wall | walls
