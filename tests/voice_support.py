@@ -78,7 +78,7 @@ class VoiceClient:
             self.log.append(msg)
             return msg
 
-    async def until(self, type: str, timeout: float = 20.0) -> dict[str, Any]:
+    async def until(self, type: str, timeout: float = 20.0) -> dict[str, Any]:  # noqa: ASYNC109
         with trio.fail_after(timeout):
             while True:
                 msg = await self.next()
@@ -90,7 +90,7 @@ class VoiceClient:
         msg = await self.until("session.started")
         return msg["payload"]  # type: ignore[no-any-return]
 
-    async def answer(self, timeout: float = 30.0) -> dict[str, list[dict[str, Any]]]:
+    async def answer(self, timeout: float = 30.0) -> dict[str, list[dict[str, Any]]]:  # noqa: ASYNC109
         """Everything up to the next ``response.done``, by type (payloads)."""
         out: dict[str, list[dict[str, Any]]] = {}
         with trio.fail_after(timeout):
