@@ -14,9 +14,10 @@ from typing import Any
 
 import orjson
 import trio
-from support import RunningServer, http, running_server, sse
+from support import RunningServer, http, running_server, sse, wait_for
 from trio_websocket import open_websocket_url
 from voice_support import VoiceClient, tone, voice_url
+from ws_raw import RawWS
 
 from spotlight.testing.fake_realtime import FakeRealtime
 from spotlight.voice.relay import RelayAgent
@@ -176,3 +177,36 @@ async def test_a_cancel_mid_answer_stops_it_upstream_too() -> None:
     assert "response.cancel" in fake.received
     assert out["response.done"][0]["audioBytes"] < 50 * 4800
     assert again["response.done"][0]["status"] == "completed"
+
+
+async def test_a_client_that_cannot_keep_up_loses_audio_not_its_session() -> None:
+    """The outbound cap end to end: the provider sends ~4.8 MB of audio at once to a client
+    with a tiny receive window that is not reading; past 256 KB held for it, audio is dropped
+    (control messages never are) and the client is told how much."""
+    chunks = 1000  # 100 ms each
+    fake = FakeRealtime(key=KEY, audio_chunks=chunks, delta_interval_s=0.0)
+    async with relay_server(fake) as (srv, _):
+        host, port = srv.url.removeprefix("http://").split(":")
+        sock = trio.socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        await sock.connect((host, int(port)))
+        raw = RawWS(trio.SocketStream(sock))
+        await raw.handshake(f"{host}:{port}", "/voice/ws")
+        await raw.send_json({"type": "session.start"})
+        await raw.send_json({"type": "input.text", "text": "price of SPY"})
+        await wait_for(lambda: len(fake.received) and fake.received.count("response.create") == 2)
+        await trio.sleep(2.0)  # not reading while the answer streams
+        messages: list[dict[str, Any]] = []
+        with trio.fail_after(30):
+            while not messages or messages[-1]["type"] != "response.done":
+                messages.append(await raw.next())
+        await raw.stream.aclose()
+    dropped = [m["payload"] for m in messages if m["type"] == "audio.dropped"]
+    done = messages[-1]["payload"]
+    assert done["status"] == "completed"
+    assert done["droppedBytes"] > 0 and dropped
+    assert sum(d["bytes"] for d in dropped) == done["droppedBytes"] == dropped[-1]["totalBytes"]
+    assert done["audioBytes"] + done["droppedBytes"] == chunks * 4800
+    assert raw.binary_bytes == done["audioBytes"]
+    # Every control message arrived: the answer, its tool call, the end.
+    assert {"tool", "answer", "response.done"} <= {m["type"] for m in messages}
