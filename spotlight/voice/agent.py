@@ -10,7 +10,8 @@ client only through its ``Reply``:
   ``tool`` (a tool it used, with the arguments and whether it worked);
 - ``audio``: PCM16 mono 24 kHz of the spoken answer. Audio is the one thing that may be
   dropped: when the client's outbound buffer is full (a slow link) frames are dropped and
-  the client is told how much (``audio.dropped``) where the gap ends;
+  the client is told how much (``audio.dropped``, right after the first frame past the gap,
+  or at the end of the answer);
 - ``cancelled``: set when the trader cancels or interrupts; an agent stops talking soon
   after (everything it still says is discarded anyway).
 
@@ -107,10 +108,10 @@ class Reply:
         """One frame of the spoken answer; False when it was dropped (or cancelled)."""
         if self.cancelled or not self.turn.speech or not pcm:
             return False
-        if self._gap:
-            self._flush_gap()
         if self.out.audio(pcm):
             self.audio_bytes += len(pcm)
+            if self._gap:  # the gap ended with this frame: say how long it was
+                self._flush_gap()
             return True
         self._gap += len(pcm)
         self.dropped_bytes += len(pcm)
