@@ -13,7 +13,7 @@ above it (tests/test_layering.py fails on an upward import):
     recording/   the journal of live inputs that replays read
     protocol/    wire rules over hub events: resume, SSE framing, topics, close reasons
     market/      sources: the simulator (tape, option book), Massive (client, pollers)
-    metrics.py   every Prometheus metric; testing/ the shipped fake Massive (tests, demos)
+    metrics.py   every Prometheus metric; testing/ the shipped fakes: Massive, a voice provider
     engine/      pipeline, market supervisor, analytics actor and worker, feeds
     replay/      replay actors: their own engine, fed from recordings or rebuilt days
     clients/     per-client actors: inboxes, writers, flusher, shared chunks
