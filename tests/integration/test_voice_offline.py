@@ -14,6 +14,7 @@ from trio_websocket import open_websocket_url
 from voice_support import ESPEAK, ESPEAK_HINT, VoiceClient, rms, spoken, voice_url
 
 from spotlight.voice.audio import BYTES_PER_SECOND
+from spotlight.voice.offline import OfflineCoach
 
 FAST_ANALYTICS: dict[str, Any] = {"gex_s": 1.0, "levels_s": 1.0, "executor_factory": InlineExecutor}
 
@@ -123,3 +124,24 @@ async def test_the_coach_answers_from_the_replay_the_client_watches() -> None:
 
 def iso(ms: int) -> str:
     return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+async def test_without_espeak_ng_the_coach_answers_in_text_and_says_so() -> None:
+    async with running_server(**FAST_ANALYTICS) as srv:
+        agent = srv.service.voice.agent
+        assert isinstance(agent, OfflineCoach)
+        agent.speaker.program = None  # as on a server without the Debian package
+        async with open_websocket_url(voice_url(srv.url)) as ws:
+            client = VoiceClient(ws)
+            started = await client.start()  # speech asked for, not available
+            assert started["speech"] is False
+            assert "espeak-ng is not installed" in started["notice"]
+            await client.send_audio(spoken("what is the price of spy"))
+            await client.send({"type": "input.commit"})
+            out = await client.answer()
+        async with http(srv.url) as c:
+            diag = (await c.get("/api/diag")).json()["voice"]
+    assert out["answer"][0]["text"].startswith("SPY is at ")
+    assert out["response.done"][0]["status"] == "completed"
+    assert client.audio == b""
+    assert diag["speech"] is False and "espeak-ng" in diag["notice"]

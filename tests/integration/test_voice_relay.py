@@ -49,6 +49,7 @@ async def test_a_question_goes_up_the_tool_call_is_answered_and_the_answer_comes
             assert started["agent"] == "relay"
             assert started["upstream"] == fake.url.split("?")[0]
             assert "sent to ws://127.0.0.1" in started["notice"]
+            assert KEY not in orjson.dumps(started).decode()  # never to the browser
             await client.send_audio(question)
             await client.send({"type": "input.commit"})
             out = await client.answer()
