@@ -12,7 +12,9 @@
 
 Failures stay inside: an ``AgentFailure`` is told to the trader (``error`` with its code and
 kind) and counted; any other exception is logged, counted as ``internal`` and told as
-``agent_failed``; the connection and every other stream go on.
+``agent_failed``; the connection and every other stream go on. Only a failure of the agent's
+session itself ends ``run`` (the endpoint then closes with ``internal-error``, 4011, so the
+client reconnects to a fresh one).
 """
 
 from __future__ import annotations

@@ -60,14 +60,18 @@ class VoiceHandler:
     """The endpoint's handler: messages to the conversation, and its worker as the
     connection's background task (``web/ws_socket.py`` ``Background``)."""
 
-    def __init__(self, conversation: Conversation) -> None:
+    def __init__(self, conversation: Conversation, stream: Stream) -> None:
         self.conversation = conversation
+        self.stream = stream
 
     async def __call__(self, message: str | bytes) -> None:
         await self.conversation.receive(message)
 
     async def run(self) -> None:
         await self.conversation.run()
+        # The worker returns only when the agent's session itself failed (logged, counted,
+        # told): nothing would answer any more, so the client is asked to reconnect.
+        self.stream.close("internal-error")
 
 
 def _feed(service: SpotlightService, query: Mapping[str, str]) -> Feed:
@@ -84,7 +88,7 @@ def _handler(service: SpotlightService, feed: Feed, stream: Stream) -> VoiceHand
     limits = {"maxFrameBytes": MAX_FRAME_BYTES, "maxMessagesPerS": MAX_MESSAGES_PER_S}
     conversation = service.voice.conversation(feed, _StreamOut(stream), limits)
     _CONVERSATIONS[stream] = conversation
-    return VoiceHandler(conversation)
+    return VoiceHandler(conversation, stream)
 
 
 def _refuse(stream: Stream, error: str, detail: str) -> None:

@@ -123,3 +123,38 @@ async def close_code(url: str, headers: list[tuple[bytes, bytes]] | None = None)
                 assert closed.reason is not None
                 return int(closed.reason.code)
     raise AssertionError("the server should have closed the socket")
+
+
+class BrokenAgent:
+    """An agent whose session cannot even start (a bug)."""
+
+    name = "broken"
+
+    def describe(self) -> dict[str, Any]:
+        return {"agent": self.name, "speech": False, "notice": None}
+
+    def session(self, feed: Any) -> Any:
+        raise RuntimeError("a bug in the agent")
+
+
+async def test_an_agent_that_cannot_start_is_told_and_the_client_asked_to_reconnect() -> None:
+    async with running_server() as srv:
+        srv.service.voice.agent = BrokenAgent()
+        async with open_websocket_url(voice_url(srv.url)) as ws:
+            client = VoiceClient(ws)
+            error = await client.until("error")
+            assert error["payload"]["error"] == "agent_failed"
+            with trio.fail_after(10):
+                try:
+                    while True:
+                        await client.next()
+                except ConnectionClosed as closed:
+                    assert closed.reason is not None and closed.reason.code == 4011
+        async with http(srv.url) as c:
+            diag = (await c.get("/api/diag")).json()["voice"]
+            # The market streams are untouched: /ws/prices still answers.
+            async with open_websocket_url(srv.url.replace("http", "ws") + "/ws/prices") as p:
+                await p.send_message('{"type": "subscribe", "symbols": ["SPY"]}')
+                assert '"snapshot"' in str(await p.get_message())
+    assert diag["agentFailures"] == {"internal": 1}
+    assert diag["sessions"]["open"] == 0
