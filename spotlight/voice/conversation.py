@@ -81,11 +81,13 @@ class Conversation:
         self.out.control("error", {"error": error, "detail": detail})
 
     def _started(self) -> None:
+        agent = self.agent.describe()
         self.out.control(
             "session.started",
             {
-                **self.agent.describe(),
-                "speech": bool(self.agent.describe().get("speech")) and self.state.speech,
+                **agent,
+                # Spoken answers: asked for, and the agent can speak.
+                "speech": bool(agent.get("speech")) and self.state.speech,
                 "feed": self.feed.name,
                 "audio": {"format": "pcm16", "sampleRate": SAMPLE_RATE, "channels": CHANNELS},
                 "limits": self.limits,
