@@ -69,12 +69,13 @@ class WSEndpoint:
 
     ``max_message_bytes``: a larger message closes the connection with 1009 (it is refused
     as its fragments arrive, never buffered). ``max_messages`` per ``window_s``: the inbound
-    rate; past it messages are dropped and the endpoint's ``on_flood`` says so.
+    rate; past it messages are dropped and the endpoint's ``on_flood`` says so (it gets the
+    stream, the connection's handler and the limit).
     ``idle_heartbeats``: a peer that sends nothing (pongs included) for this many heartbeat
     intervals is closed (``idle``); the server pings at every heartbeat. ``keepalive``
     instead gives the endpoint its own timer: (ping interval, idle timeout) in seconds from
     the settings. ``on_oversized``: skip a message past ``max_message_bytes`` and report it
-    (stream, size, limit) instead of closing with 1009. A handler that is a ``Background``
+    (stream, handler, size, limit) instead of closing with 1009. A handler that is a ``Background``
     also runs its own task for the connection's lifetime.
     """
 
@@ -85,9 +86,9 @@ class WSEndpoint:
     idle_heartbeats: int
     feed: Callable[[SpotlightService, Mapping[str, str]], Feed]  # raises ApiError
     handler: Callable[[SpotlightService, Feed, Stream], Handler]
-    on_flood: Callable[[Stream, int], None]
+    on_flood: Callable[[Stream, Handler, int], None]
     keepalive: Callable[[Settings], tuple[float, float]] | None = None
-    on_oversized: Callable[[Stream, int, int], None] | None = None
+    on_oversized: Callable[[Stream, Handler, int, int], None] | None = None
 
 
 async def serve_ws_socket(
@@ -167,13 +168,13 @@ async def serve_ws_socket(
         idle_timeout_s=idle_s,
         max_messages=endpoint.max_messages,
         window_s=endpoint.window_s,
-        on_flood=lambda limit: endpoint.on_flood(stream, limit),
+        on_flood=lambda limit: endpoint.on_flood(stream, handler, limit),
         clock=trio.current_time,
         ping_interval_s=ping_s,
         background=handler.run if isinstance(handler, Background) else None,
         on_oversized=None
         if oversized is None
-        else lambda size, limit: oversized(stream, size, limit),
+        else lambda size, limit: oversized(stream, handler, size, limit),
     )
     await stream_to_socket(sock, stream, accept, conn.read, linger_s=STALL_GRACE_S)
     await close_gracefully(sock)

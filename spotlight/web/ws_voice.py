@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from spotlight.clients.stream import Stream
 from spotlight.config import Settings
@@ -29,7 +28,7 @@ from spotlight.service import SpotlightService
 from spotlight.voice.coach import OUT_BUFFER_BYTES
 from spotlight.voice.conversation import Conversation
 from spotlight.web.params import feed_param
-from spotlight.web.ws_socket import WSEndpoint
+from spotlight.web.ws_socket import Handler, WSEndpoint
 
 __all__ = ["VOICE", "VOICE_PATH"]
 
@@ -78,36 +77,29 @@ def _feed(service: SpotlightService, query: Mapping[str, str]) -> Feed:
     return feed_param(service, query.get("replay"))
 
 
-# Each open stream's conversation, for the transport's limit callbacks (which get the
-# stream): refusals are told through it, so they are counted like every other.
-_CONVERSATIONS: WeakKeyDictionary[Stream, Conversation] = WeakKeyDictionary()
-
-
 def _handler(service: SpotlightService, feed: Feed, stream: Stream) -> VoiceHandler:
     stream.droppable_budget = OUT_BUFFER_BYTES
     limits = {"maxFrameBytes": MAX_FRAME_BYTES, "maxMessagesPerS": MAX_MESSAGES_PER_S}
-    conversation = service.voice.conversation(feed, _StreamOut(stream), limits)
-    _CONVERSATIONS[stream] = conversation
-    return VoiceHandler(conversation, stream)
+    return VoiceHandler(service.voice.conversation(feed, _StreamOut(stream), limits), stream)
 
 
-def _refuse(stream: Stream, error: str, detail: str) -> None:
-    conversation = _CONVERSATIONS.get(stream)
-    if conversation is not None:
-        conversation.refuse(error, detail)
+def _refuse(handler: Handler, error: str, detail: str) -> None:
+    """Through the conversation: told to the client and counted like every other refusal."""
+    assert isinstance(handler, VoiceHandler)
+    handler.conversation.refuse(error, detail)
 
 
-def _on_flood(stream: Stream, limit: int) -> None:
-    _refuse(stream, "rate_limited", f"at most {limit} messages per second; the rest were dropped")
+def _on_flood(stream: Stream, handler: Handler, limit: int) -> None:
+    _refuse(handler, "rate_limited", f"at most {limit} messages per second; the rest were dropped")
 
 
 def _keepalive(settings: Settings) -> tuple[float, float]:
     return settings.voice_ping_s, settings.voice_idle_s
 
 
-def _on_oversized(stream: Stream, size: int, limit: int) -> None:
+def _on_oversized(stream: Stream, handler: Handler, size: int, limit: int) -> None:
     _refuse(
-        stream,
+        handler,
         "frame_too_large",
         f"a message of {size} bytes was skipped: at most {limit} bytes "
         "(send audio in frames of about 100 ms)",
