@@ -54,7 +54,8 @@ class Proxy:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
-        self._listener: socket.socket | None = None
+        self.accepting = False
+        self._thread: threading.Thread | None = None
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
 
@@ -63,17 +64,19 @@ class Proxy:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
         listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        listener.settimeout(0.1)  # the accept loop looks at `accepting` this often
+        self.accepting = True
+        self._thread = threading.Thread(target=self._accept, args=(listener,), daemon=True)
+        self._thread.start()
 
     def cut(self) -> None:
-        if self._listener is not None:
-            # shutdown first: on Linux a close alone does not wake the accept() blocked on it,
-            # and that socket would go on accepting.
-            with suppress(OSError):
-                self._listener.shutdown(socket.SHUT_RDWR)
-            self._listener.close()
-            self._listener = None
+        # The accept thread closes its own listener (a socket closed under a blocked accept()
+        # is not reliably woken on Linux and would go on accepting); connections still in
+        # the backlog are reset with it.
+        self.accepting = False
+        if self._thread is not None:
+            self._thread.join(5)
+            self._thread = None
         with self._lock:
             conns, self._conns = self._conns, set()
         for c in conns:
@@ -82,20 +85,27 @@ class Proxy:
             c.close()
 
     def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                client, _ = listener.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target)
-            except OSError:
-                client.close()
-                continue
-            with self._lock:
-                self._conns |= {client, upstream}
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+        with listener:
+            while self.accepting:
+                try:
+                    client, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                client.settimeout(None)
+                if not self.accepting:
+                    client.close()
+                    return
+                try:
+                    upstream = socket.create_connection(self.target)
+                except OSError:
+                    client.close()
+                    continue
+                with self._lock:
+                    self._conns |= {client, upstream}
+                for a, b in ((client, upstream), (upstream, client)):
+                    threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         try:
