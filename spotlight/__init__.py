@@ -14,11 +14,12 @@ above it (tests/test_layering.py fails on an upward import):
     recording/   the journal of live inputs that replays read
     protocol/    wire rules over hub events: resume, SSE framing, topics, close reasons
     market/      sources: the simulator (tape, option book), Massive (client, pollers)
-    metrics.py   every Prometheus metric; testing/ the shipped fake Massive (tests, demos)
+    metrics.py   every Prometheus metric; testing/ the shipped fakes: Massive, a voice provider
     engine/      pipeline, market supervisor, analytics actor and worker, feeds; with Redis
                  the leader lease (one market per deployment) and a follower's mirror
     replay/      replay actors: their own engine, fed from recordings or rebuilt days
     clients/     per-client actors: inboxes, writers, flusher, shared chunks
+    voice/       the voice coach: protocol state, agents (offline, relay), tools (beside clients/)
     service.py   the root actor that owns all of the above
     web/         the Quart surface, the raw-socket SSE path, the static trader's screen
     server.py    listening socket, connection router, hypercorn, shutdown; __main__ the CLI

@@ -139,6 +139,17 @@ class Settings:
     replay_max_hours: float = 72.0  # longest range one replay may cover
     replay_history_events: int = 10_000  # resume history per replay
 
+    # The voice coach (docs/voice.md). An upstream realtime provider (OpenAI Realtime
+    # protocol, ws:// or wss://) and its key; unset: the built-in offline coach.
+    voice_url: str | None = None
+    voice_key: str | None = field(default=None, repr=False)
+    voice_max_audio_s: float = 30.0  # longest question; a turn past it is discarded
+    # Connecting to the provider, and the longest it may stay silent during an answer.
+    voice_timeout_s: float = 15.0
+    # /voice/ws keep-alive: a ping this often, and a peer silent this long is closed.
+    voice_ping_s: float = 5.0
+    voice_idle_s: float = 15.0
+
     @property
     def market_source(self) -> tuple[str, str]:
         """(source, reason) as shown in /api/diag."""
@@ -280,6 +291,28 @@ class Settings:
                 int,
                 lambda v: v >= 1000,
             ),
+            voice_url=_ws_url(env, "SPOTLIGHT_VOICE_URL"),
+            voice_key=env.get("SPOTLIGHT_VOICE_KEY") or None,
+            voice_max_audio_s=_get(
+                env,
+                "SPOTLIGHT_VOICE_MAX_AUDIO_S",
+                d.voice_max_audio_s,
+                float,
+                lambda v: 1 <= v <= 300,
+            ),
+            voice_timeout_s=_get(
+                env,
+                "SPOTLIGHT_VOICE_TIMEOUT_S",
+                d.voice_timeout_s,
+                float,
+                lambda v: 0.5 <= v <= 120,
+            ),
+            voice_ping_s=_get(
+                env, "SPOTLIGHT_VOICE_PING_S", d.voice_ping_s, float, lambda v: 0.1 <= v <= 60
+            ),
+            voice_idle_s=_get(
+                env, "SPOTLIGHT_VOICE_IDLE_S", d.voice_idle_s, float, lambda v: 0.3 <= v <= 600
+            ),
         )
 
 
@@ -342,6 +375,19 @@ def _prefix(raw: str) -> str:
     if raw and not _NAME.match(raw):
         raise ConfigError(
             f"SPOTLIGHT_REDIS_PREFIX={raw[:80]!r}: use 1-64 letters, digits, '_', '.', ':', '-'"
+        )
+    return raw
+
+
+def _ws_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    scheme, _, rest = raw.partition("://")
+    if scheme.lower() not in ("ws", "wss") or not rest or rest.startswith("/"):
+        raise ConfigError(
+            f"{name}={raw!r} must be a WebSocket URL, e.g. "
+            "wss://api.openai.com/v1/realtime?model=gpt-4o-realtime-preview"
         )
     return raw
 

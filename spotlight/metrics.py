@@ -326,6 +326,41 @@ class Metrics:
             registry=r,
         )
         self._published_children: dict[str, Counter] = {}
+        # The voice coach (/voice/ws, docs/voice.md).
+        self.voice_sessions = Gauge(
+            "spotlight_voice_sessions", "Open voice coach sessions (/voice/ws)", registry=r
+        )
+        self.voice_turns = Counter(
+            "spotlight_voice_turns_total",
+            "Voice questions, by agent (offline, relay) and outcome (completed, cancelled, failed)",
+            ["agent", "outcome"],
+            registry=r,
+        )
+        self.voice_client_errors = Counter(
+            "spotlight_voice_client_errors_total",
+            "Voice client messages refused, by error (bad_json, unknown_type, audio_too_long, "
+            "frame_too_large, rate_limited, ...); the connection stays up",
+            ["error"],
+            registry=r,
+        )
+        self.voice_agent_failures = Counter(
+            "spotlight_voice_agent_failures_total",
+            "Voice answers that failed, by agent and kind (refused, unauthorized, rejected, "
+            "timeout, dropped, protocol, error: the upstream provider; speech; internal)",
+            ["agent", "kind"],
+            registry=r,
+        )
+        self.voice_tool_calls = Counter(
+            "spotlight_voice_tool_calls_total",
+            "Coach tool calls, by tool and outcome (ok, error)",
+            ["tool", "outcome"],
+            registry=r,
+        )
+        self.voice_audio_dropped = Counter(
+            "spotlight_voice_audio_dropped_bytes_total",
+            "Answer audio not sent because the client's outbound buffer was full",
+            registry=r,
+        )
 
     def count_massive_request(self, record: RequestRecord) -> None:
         status = str(record.status) if record.status is not None else "none"

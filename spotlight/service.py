@@ -55,6 +55,7 @@ from spotlight.runtime.clock import SystemClock, WallClock
 from spotlight.runtime.gc_policy import apply_gc_policy
 from spotlight.runtime.supervisor import RestartPolicy, supervise
 from spotlight.runtime.tree import ActorNode
+from spotlight.voice.coach import VoiceCoach
 
 __all__ = ["SpotlightService"]
 
@@ -157,6 +158,7 @@ class SpotlightService:
             )
             self.pipeline.on_batch = self.recorder.append
             self.metrics.watch_recorder(self.recorder.stats)
+        self.voice = VoiceCoach(settings, self.metrics, self.clock.now_ms)
         self.replays = ReplayManager(
             settings,
             self.clock,

@@ -60,3 +60,27 @@ def test_recording_and_replay_settings() -> None:
     ):
         with pytest.raises(ConfigError, match=next(iter(env))):
             Settings.from_env(env)
+
+
+def test_voice_settings_defaults_overrides_and_errors() -> None:
+    d = Settings.from_env({})
+    assert d.voice_url is None and d.voice_key is None  # the offline coach
+    assert (d.voice_ping_s, d.voice_idle_s, d.voice_max_audio_s) == (5.0, 15.0, 30.0)
+    s = Settings.from_env(
+        {
+            "SPOTLIGHT_VOICE_URL": "wss://api.example.com/v1/realtime?model=m",
+            "SPOTLIGHT_VOICE_KEY": "sk-voice-secret",
+            "SPOTLIGHT_VOICE_TIMEOUT_S": "5",
+            "SPOTLIGHT_VOICE_MAX_AUDIO_S": "12",
+        }
+    )
+    assert s.voice_url == "wss://api.example.com/v1/realtime?model=m"
+    assert (s.voice_timeout_s, s.voice_max_audio_s) == (5.0, 12.0)
+    assert "sk-voice-secret" not in repr(s)
+    for bad in ("https://api.example.com/v1/realtime", "wss://", "api.example.com", "ws:///x"):
+        with pytest.raises(ConfigError, match="SPOTLIGHT_VOICE_URL"):
+            Settings.from_env({"SPOTLIGHT_VOICE_URL": bad})
+    with pytest.raises(ConfigError, match="SPOTLIGHT_VOICE_MAX_AUDIO_S"):
+        Settings.from_env({"SPOTLIGHT_VOICE_MAX_AUDIO_S": "0"})
+    with pytest.raises(ConfigError, match="SPOTLIGHT_VOICE_IDLE_S"):
+        Settings.from_env({"SPOTLIGHT_VOICE_IDLE_S": "never"})

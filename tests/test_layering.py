@@ -31,7 +31,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         "metrics testing",  # Prometheus metrics; the shipped fakes (tests and demos only)
         "engine",  # pipeline, market supervisor, analytics actor and worker, feeds
         "replay",  # replay actors: their own engine on recorded inputs
-        "clients",  # per-client actors: inboxes, writers, shared chunks
+        "clients voice",  # per-client actors: inboxes, writers, shared chunks; the voice coach
         "service",  # the root actor
         "web",  # the Quart surface and the raw-socket streams
         "server workers",  # binds the socket, routes connections; N processes on one port
@@ -78,6 +78,12 @@ PURE = [
     "replay/pacing.py",
     "replay/items.py",
     "engine/feed.py",
+    "voice/messages.py",
+    "voice/session.py",
+    "voice/intents.py",
+    "voice/audio.py",
+    "voice/tools.py",
+    "voice/realtime.py",
     "testing/fake_massive_data.py",
     *sorted(
         str(p.relative_to(ROOT))

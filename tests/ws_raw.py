@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import trio
 from wsproto.connection import Connection, ConnectionType
-from wsproto.events import CloseConnection, Ping, TextMessage
+from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.utilities import generate_accept_token
 
 
@@ -58,6 +58,8 @@ class RawWS:
         self.parser = Connection(ConnectionType.CLIENT)
         self.close: CloseConnection | None = None
         self.pings = 0
+        self.binary_bytes = 0  # binary messages are counted, not kept
+        self._text = ""  # a text message still arriving
         self._buf: list[dict[str, Any]] = []
         self.eof = False
 
@@ -99,7 +101,12 @@ class RawWS:
             self.parser.receive_data(data)
             for event in self.parser.events():
                 if isinstance(event, TextMessage):
-                    self._buf.append(orjson.loads(event.data))
+                    self._text += event.data  # wsproto hands over what has arrived
+                    if event.message_finished:
+                        self._buf.append(orjson.loads(self._text))
+                        self._text = ""
+                elif isinstance(event, BytesMessage):
+                    self.binary_bytes += len(event.data)
                 elif isinstance(event, Ping):
                     self.pings += 1
                 elif isinstance(event, CloseConnection):

@@ -15,8 +15,9 @@ for SSE streams on a fresh connection, straight from the connection router
 3. Public: ``/health``, the page and its static files, ``/api/auth/pin`` and ``/api/auth/me``.
 4. ``/api/metrics``: a bearer token (``SPOTLIGHT_METRICS_TOKEN``), or a client address in
    ``SPOTLIGHT_METRICS_NETWORKS`` (loopback by default), or a session.
-5. Streams (``/realtime/sse``, ``/ws/...``): a session cookie or a stream token (``?token=``,
-   from ``GET /api/auth/token``), for clients that cannot send the cookie (cross-origin).
+5. Streams (``/realtime/sse``, ``/ws/...``, ``/voice/ws``): a session cookie or a stream
+   token (``?token=``, from ``GET /api/auth/token``), for clients that cannot send the
+   cookie (cross-origin).
 6. Everything else: a session cookie.
 """
 
@@ -52,7 +53,7 @@ log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = frozenset({"/", "/health", "/api/auth/pin", "/api/auth/me", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
-STREAM_PATHS = frozenset({"/realtime/sse"})
+STREAM_PATHS = frozenset({"/realtime/sse", "/voice/ws"})
 STREAM_PREFIXES = ("/ws/",)
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

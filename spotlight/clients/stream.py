@@ -13,8 +13,10 @@ Inputs:
   published meanwhile can be missed or duplicated. An SSE stream subscribes once; a
   WebSocket once per ``subscribe`` command (subscriptions add up).
 - ``send_control(type, payload)``: a per-connection message (a command's reply); ``send_raw``:
-  transport bytes (a WebSocket pong); ``close(reason)``: end with a reason from
-  ``protocol/close.py``.
+  transport bytes (a WebSocket pong); ``send_droppable``: transport bytes that may be dropped
+  when the stream's unwritten bytes would exceed ``droppable_budget`` (a voice answer's audio:
+  late audio is worth less than a connection that keeps up); ``close(reason)``: end with a
+  reason from ``protocol/close.py``.
 - The hub offers events to the session's inbox; the heartbeat ticker pokes it.
 
 Outputs:
@@ -57,12 +59,15 @@ class Stream:
         "_chunk_oldest",
         "_conflated",
         "_finished",
+        "_inflight",
         "_queue",
         "_reported_conflated",
         "_started",
         "_stats",
         "closed",
         "done",
+        "droppable_budget",
+        "dropped_out_bytes",
         "epoch",
         "framing",
         "hub",
@@ -107,6 +112,11 @@ class Stream:
         self._chunk_events = 0  # events in the chunk being written
         self._chunk_oldest = 0.0  # publish time of its oldest event
         self._finished = False
+        self._inflight = 0  # bytes of the chunk handed to the transport and not yet written
+        # send_droppable: what the stream may hold unwritten (queued + in flight) and still
+        # take droppable bytes; 0 (the default) drops them all. Set by the endpoint.
+        self.droppable_budget = 0
+        self.dropped_out_bytes = 0  # droppable bytes refused so far
         metrics.connections[framing.name].inc()
 
     @property
@@ -204,6 +214,24 @@ class Stream:
         self._check_bound()
         self.session.inbox.nudge()
 
+    def send_droppable(self, data: bytes) -> bool:
+        """Transport bytes that may be dropped (a voice endpoint's audio frames): queued like
+        ``send_raw`` while everything this stream holds unwritten (its queue, its inbox and the
+        chunk in flight) plus ``data`` stays within ``droppable_budget``; otherwise dropped,
+        counted in ``dropped_out_bytes``, and False is returned (the caller tells its client).
+        Nothing else is ever dropped this way: replies and events keep their own bounds."""
+        if self.done or self.unwritten_bytes + len(data) > self.droppable_budget:
+            self.dropped_out_bytes += len(data)
+            return False
+        self.send_raw(data)
+        return True
+
+    @property
+    def unwritten_bytes(self) -> int:
+        """What the server holds for this client and has not written yet (about: a queued
+        reply counts 64 bytes until it is framed)."""
+        return self._queue.bytes + self.session.inbox.pending_bytes + self._inflight
+
     def close(self, reason: str) -> None:
         """End the stream with ``reason`` (a name in protocol/close.py); idempotent."""
         close_reason(reason)  # unknown names are a bug: fail here, not at the write
@@ -263,6 +291,7 @@ class Stream:
             # this client subscribes to is in this chunk or was written before it.
             parts.append(self._heartbeat_frame())
         data = b"".join(parts)
+        self._inflight = len(data)
         return data if data else None
 
     def shared_chunk(self, chunk: bytes, events: int, oldest: float, last_seq: int) -> bytes | None:
@@ -283,7 +312,8 @@ class Stream:
         if self._queue or inbox.closed_reason is not None:
             return None
         if inbox.heartbeat_due:
-            return chunk + self._heartbeat_frame()
+            chunk += self._heartbeat_frame()
+        self._inflight = len(chunk)
         return chunk
 
     # -- the shared-chunk fast path (clients/stream_group.py, clients/socket_stream.py) --
@@ -322,6 +352,7 @@ class Stream:
         """The last chunk from ``next_chunk`` (or ``shared_chunk``) is fully written."""
         session = self.session
         session.writes += 1
+        self._inflight = 0
         n = self._chunk_events
         if n:
             session.delivered += n

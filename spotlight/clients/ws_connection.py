@@ -10,6 +10,15 @@ direct and shared writes). Here:
 - ``heartbeat`` runs when the stream's heartbeat is due (one ticker for all streams, not a
   timer per connection): it sends a ping, and closes a peer that has sent nothing at all,
   not even a pong, for ``idle_timeout_s``.
+- With ``ping_interval_s`` the connection keeps itself alive instead, on its own timer
+  (``keepalive``, a task beside the reader): a ping every ``ping_interval_s`` and a close
+  exactly ``idle_timeout_s`` after the peer was last heard from. For endpoints with few
+  connections and tight liveness needs (the voice coach: a ping every 5 s, closed after 15 s
+  of silence), where one timer per connection costs nothing.
+- ``background``: an endpoint's own long-running work for this connection (a voice agent),
+  run beside the reader and cancelled when the connection ends.
+- ``on_oversized``: when set, a message past the size limit is skipped and reported here
+  (``WSInbound(skip_oversized=True)``) instead of closing the connection with 1009.
 
 Inbound rate: at most ``max_messages`` messages per ``window_s``; past that, messages are
 dropped and the endpoint is told (``on_flood``), once per window, so a client that floods
@@ -26,6 +35,7 @@ import trio
 from spotlight.clients.stream import Stream
 from spotlight.clients.ws_inbound import (
     Message,
+    Oversized,
     PeerClosed,
     PeerGone,
     PingReceived,
@@ -45,12 +55,15 @@ class WSConnection:
         "_clock",
         "_in_window",
         "_window_start",
+        "background",
         "flooded",
         "idle_timeout_s",
         "inbound",
         "max_messages",
         "on_flood",
         "on_message",
+        "on_oversized",
+        "ping_interval_s",
         "pings",
         "stream",
         "window_s",
@@ -67,6 +80,9 @@ class WSConnection:
         window_s: float,
         on_flood: Callable[[int], None],
         clock: Callable[[], float],
+        ping_interval_s: float | None = None,
+        background: Callable[[], Awaitable[None]] | None = None,
+        on_oversized: Callable[[int, int], None] | None = None,
     ) -> None:
         self.stream = stream
         self.inbound = inbound
@@ -80,7 +96,11 @@ class WSConnection:
         self._in_window = 0
         self.flooded = 0  # messages dropped for the rate limit
         self.pings = 0
-        stream.on_heartbeat = self.heartbeat
+        self.ping_interval_s = ping_interval_s
+        self.background = background
+        self.on_oversized = on_oversized
+        if ping_interval_s is None:
+            stream.on_heartbeat = self.heartbeat
 
     def heartbeat(self) -> None:
         """The stream's heartbeat is due: ping, or close a peer that went silent."""
@@ -90,7 +110,36 @@ class WSConnection:
         self.pings += 1
         self.stream.send_raw(ping_frame())
 
+    async def keepalive(self) -> None:
+        """Own-timer keep-alive (``ping_interval_s``): ping on schedule, close when idle."""
+        assert self.ping_interval_s is not None
+        inbox = self.stream.session.inbox
+        next_ping = trio.current_time() + self.ping_interval_s
+        while inbox.closed_reason is None:
+            idle_at = self.inbound.last_received + self.idle_timeout_s
+            await trio.sleep_until(min(next_ping, idle_at))
+            now = trio.current_time()
+            if now >= self.inbound.last_received + self.idle_timeout_s:
+                self.stream.close("idle")
+                return
+            if now >= next_ping:
+                self.pings += 1
+                self.stream.send_raw(ping_frame())
+                next_ping = now + self.ping_interval_s
+
     async def read(self, sock: socket.socket, stream: Stream) -> None:
+        if self.ping_interval_s is None and self.background is None:
+            await self._read(sock)
+            return
+        async with trio.open_nursery() as nursery:
+            if self.ping_interval_s is not None:
+                nursery.start_soon(self.keepalive)
+            if self.background is not None:
+                nursery.start_soon(self.background)
+            await self._read(sock)
+            nursery.cancel_scope.cancel()
+
+    async def _read(self, sock: socket.socket) -> None:
         for event in self.inbound.take_pending():
             if not await self._handle(event):
                 return
@@ -113,6 +162,10 @@ class WSConnection:
             return True
         if isinstance(event, PingReceived):
             stream.send_raw(pong_frame(event.payload))
+            return True
+        if isinstance(event, Oversized):
+            if self.on_oversized is not None:
+                self.on_oversized(event.size, event.limit)
             return True
         if isinstance(event, PeerClosed):
             stream.close("client-closed")  # answered with our close frame, then the end

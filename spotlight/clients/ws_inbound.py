@@ -10,6 +10,11 @@ and the time the peer was last heard from (any frame, pongs included), for idle 
 order: ``Message``, ``PingReceived``, ``PeerClosed``, ``PeerGone`` or ``Violation`` (the close
 reason from protocol/close.py). After ``PeerClosed``, ``PeerGone`` or ``Violation`` nothing
 more is read.
+
+An oversized message is a ``Violation`` (1009) by default. With ``skip_oversized`` it is
+skipped instead: its fragments are discarded as they arrive (never buffered) and, once it
+ends, an ``Oversized`` event says how large it was; the connection goes on (the voice
+endpoint answers with an error message rather than dropping a trader's session).
 """
 
 from __future__ import annotations
@@ -20,7 +25,16 @@ from dataclasses import dataclass
 from wsproto.connection import Connection, ConnectionState, ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 
-__all__ = ["Inbound", "Message", "PeerClosed", "PeerGone", "PingReceived", "Violation", "WSInbound"]
+__all__ = [
+    "Inbound",
+    "Message",
+    "Oversized",
+    "PeerClosed",
+    "PeerGone",
+    "PingReceived",
+    "Violation",
+    "WSInbound",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +64,15 @@ class Violation:
     detail: str
 
 
-Inbound = Message | PingReceived | PeerClosed | PeerGone | Violation
+@dataclass(frozen=True, slots=True)
+class Oversized:
+    """A message past the limit was skipped whole (``skip_oversized``)."""
+
+    size: int  # its length in bytes
+    limit: int
+
+
+Inbound = Message | PingReceived | PeerClosed | PeerGone | Violation | Oversized
 
 _BY_CODE = {1007: "invalid-data", 1009: "message-too-big"}
 
@@ -64,16 +86,24 @@ class WSInbound:
         "_parts",
         "_pending",
         "_size",
+        "_skipping",
         "finished",
         "last_received",
         "max_message_bytes",
         "messages",
+        "skip_oversized",
     )
 
     def __init__(
-        self, max_message_bytes: int, clock: Callable[[], float], trailing: bytes = b""
+        self,
+        max_message_bytes: int,
+        clock: Callable[[], float],
+        trailing: bytes = b"",
+        *,
+        skip_oversized: bool = False,
     ) -> None:
         self.max_message_bytes = max_message_bytes
+        self.skip_oversized = skip_oversized
         self._clock = clock
         self._conn = Connection(ConnectionType.SERVER)
         self._parts: list[str | bytes] = []
@@ -103,6 +133,12 @@ class WSInbound:
                     event.data if isinstance(event.data, str) else bytes(event.data)
                 )
                 self._size += len(piece.encode()) if isinstance(piece, str) else len(piece)
+                if self._size > self.max_message_bytes and self.skip_oversized:
+                    self._parts = []  # the rest of it is discarded as it arrives
+                    if event.message_finished:
+                        out.append(Oversized(self._size, self.max_message_bytes))
+                        self._size = 0
+                    continue
                 if self._size > self.max_message_bytes:
                     self.finished = True
                     out.append(

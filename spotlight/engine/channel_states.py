@@ -18,7 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
-__all__ = ["WARMING_LIMIT_MS", "channel_states", "channel_view"]
+__all__ = [
+    "WARMING_LIMIT_MS",
+    "channel_states",
+    "channel_view",
+    "is_marker",
+]
 
 # One GEX cadence (15 s) plus a worker start and a slow first chain poll, with room to spare:
 # a channel without a value a minute after start is not warming up, its inputs are missing.
@@ -35,6 +40,14 @@ _NEEDS: Final[dict[str, str]] = {
     "basis:update": "an SPX value and a SPY quote",
     "coach:message": "the analytics actor's start",
 }
+
+
+_MARKER_KEYS = frozenset({"state", "channel", "reason", "sinceMs"})
+
+
+def is_marker(payload: object) -> bool:
+    """Is ``payload`` a warming/waiting marker (no value yet), not a channel's payload?"""
+    return isinstance(payload, dict) and payload.keys() == _MARKER_KEYS
 
 
 def _marker(channel: str, state: str, since_ms: int | None) -> dict[str, Any]:

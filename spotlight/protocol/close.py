@@ -92,6 +92,13 @@ CLOSE_REASONS: dict[str, CloseReason] = {
             "idle",
             "the peer sent nothing (not even a pong) for too long; reconnect if still there",
         ),
+        CloseReason(
+            "internal-error",
+            4011,
+            True,
+            "error",
+            "the server failed on this connection (logged); reconnect",
+        ),
         CloseReason("bad-request", 4400, False, "error", "malformed or oversized message"),
         CloseReason(
             "client-closed", 1000, False, "end", "the client closed the stream", announce=False

@@ -33,13 +33,14 @@ from spotlight.web.sse_endpoint import handle_sse
 from spotlight.web.stream_request import SSE_PATH
 from spotlight.web.ws_prices import PRICES
 from spotlight.web.ws_socket import WSEndpoint
+from spotlight.web.ws_voice import VOICE
 
 __all__ = ["WS_ENDPOINTS", "SpotlightApp", "TakeOver", "create_app", "request_view"]
 
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 # Every WebSocket endpoint, by path: all of them run on the raw-socket path.
-WS_ENDPOINTS: Mapping[str, WSEndpoint] = {e.path: e for e in (PRICES,)}
+WS_ENDPOINTS: Mapping[str, WSEndpoint] = {e.path: e for e in (PRICES, VOICE)}
 
 # The router's take-over of a keep-alive connection for a WebSocket upgrade:
 # (peer address, request head, path) -> served (True), or not the router's to take (False).

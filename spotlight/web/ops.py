@@ -55,4 +55,4 @@ def install_ops_routes(app: Quart, service: SpotlightService) -> None:
 
     @app.get("/api/diag")
     async def diag() -> dict[str, Any]:
-        return service.diag()
+        return {**service.diag(), "voice": service.voice.stats.diag()}

@@ -104,7 +104,7 @@ def _handler(service: SpotlightService, feed: Feed, stream: Stream) -> Handler:
     return PricesHandler(feed, stream)
 
 
-def _on_flood(stream: Stream, limit: int) -> None:
+def _on_flood(stream: Stream, handler: Handler, limit: int) -> None:
     stream.send_control(
         "error",
         {

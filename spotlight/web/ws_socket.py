@@ -22,6 +22,7 @@ import base64
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qsl
 
 import trio
@@ -35,6 +36,7 @@ from spotlight.clients.socket_stream import STALL_GRACE_S, send_all, stream_to_s
 from spotlight.clients.stream import Stream
 from spotlight.clients.ws_connection import WSConnection
 from spotlight.clients.ws_inbound import WSInbound
+from spotlight.config import Settings
 from spotlight.engine.feed import Feed
 from spotlight.protocol.close import close_reason
 from spotlight.protocol.framing import WS
@@ -45,10 +47,20 @@ from spotlight.web.errors import ApiError
 from spotlight.web.sse_socket import error_response, peer_address
 from spotlight.web.stream_request import degraded_detail, new_stream
 
-__all__ = ["Handler", "WSEndpoint", "serve_ws_socket"]
+__all__ = ["Background", "Handler", "WSEndpoint", "serve_ws_socket"]
 
 # What an endpoint does with each message the client sends (text as str, binary as bytes).
 Handler = Callable[[str | bytes], Awaitable[None]]
+
+
+@runtime_checkable
+class Background(Protocol):
+    """A handler with work of its own besides answering messages (the voice agent): ``run``
+    goes beside the connection's reader and is cancelled when the connection ends. It must
+    not raise: it runs in the connection's task tree, and its errors are the client's to be
+    told about, not the server's to die of."""
+
+    async def run(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +69,14 @@ class WSEndpoint:
 
     ``max_message_bytes``: a larger message closes the connection with 1009 (it is refused
     as its fragments arrive, never buffered). ``max_messages`` per ``window_s``: the inbound
-    rate; past it messages are dropped and the endpoint's ``on_flood`` says so.
+    rate; past it messages are dropped and the endpoint's ``on_flood`` says so (it gets the
+    stream, the connection's handler and the limit).
     ``idle_heartbeats``: a peer that sends nothing (pongs included) for this many heartbeat
-    intervals is closed (``idle``); the server pings at every heartbeat.
+    intervals is closed (``idle``); the server pings at every heartbeat. ``keepalive``
+    instead gives the endpoint its own timer: (ping interval, idle timeout) in seconds from
+    the settings. ``on_oversized``: skip a message past ``max_message_bytes`` and report it
+    (stream, handler, size, limit) instead of closing with 1009. A handler that is a ``Background``
+    also runs its own task for the connection's lifetime.
     """
 
     path: str
@@ -69,7 +86,9 @@ class WSEndpoint:
     idle_heartbeats: int
     feed: Callable[[SpotlightService, Mapping[str, str]], Feed]  # raises ApiError
     handler: Callable[[SpotlightService, Feed, Stream], Handler]
-    on_flood: Callable[[Stream, int], None]
+    on_flood: Callable[[Stream, Handler, int], None]
+    keepalive: Callable[[Settings], tuple[float, float]] | None = None
+    on_oversized: Callable[[Stream, Handler, int, int], None] | None = None
 
 
 async def serve_ws_socket(
@@ -93,17 +112,32 @@ async def serve_ws_socket(
     accept, feed, peer = opened
     stream = new_stream(service, feed, WS, peer)
     handler = endpoint.handler(service, feed, stream)
-    inbound = WSInbound(endpoint.max_message_bytes, trio.current_time, trailing)
+    oversized = endpoint.on_oversized
+    inbound = WSInbound(
+        endpoint.max_message_bytes,
+        trio.current_time,
+        trailing,
+        skip_oversized=oversized is not None,
+    )
     del trailing, opened, feed
+    if endpoint.keepalive is not None:
+        ping_s, idle_s = endpoint.keepalive(service.settings)
+    else:
+        ping_s, idle_s = None, endpoint.idle_heartbeats * service.settings.heartbeat_s
     conn = WSConnection(
         stream,
         inbound,
         handler,
-        idle_timeout_s=endpoint.idle_heartbeats * service.settings.heartbeat_s,
+        idle_timeout_s=idle_s,
         max_messages=endpoint.max_messages,
         window_s=endpoint.window_s,
-        on_flood=lambda limit: endpoint.on_flood(stream, limit),
+        on_flood=lambda limit: endpoint.on_flood(stream, handler, limit),
         clock=trio.current_time,
+        ping_interval_s=ping_s,
+        background=handler.run if isinstance(handler, Background) else None,
+        on_oversized=None
+        if oversized is None
+        else lambda size, limit: oversized(stream, handler, size, limit),
     )
     await stream_to_socket(sock, stream, accept, conn.read, linger_s=STALL_GRACE_S)
     await close_gracefully(sock)

@@ -259,3 +259,24 @@ def test_unsubscribe_keeps_what_was_already_queued(rig: Rig) -> None:
     rig.tick("a", 2)
     rig.tick("b", 3)
     assert [v for _, _, v in rig.market(s.next_chunk())] == [1, 3]
+
+
+def test_droppable_bytes_respect_the_budget_and_nothing_else_is_dropped() -> None:
+    rig = Rig(WS)
+    s = rig.stream()
+    assert s.send_droppable(b"a" * 10) is False  # no budget set: the default drops
+    s.droppable_budget = 1000
+    assert s.send_droppable(b"a" * 600) is True
+    assert s.send_droppable(b"b" * 600) is False  # 1200 would be held unwritten
+    assert s.dropped_out_bytes == 610
+    s.send_control("notice", {"x": 1})  # replies are never dropped
+    assert s.unwritten_bytes == 600 + 64
+    chunk = s.next_chunk()
+    assert chunk is not None and chunk.startswith(b"a" * 600)
+    # Handed to the transport but not yet written: still counts against the budget.
+    assert s.unwritten_bytes == len(chunk)
+    assert s.send_droppable(b"c" * 600) is False
+    s.wrote()
+    assert s.unwritten_bytes == 0
+    assert s.send_droppable(b"c" * 600) is True
+    assert s.next_chunk() == b"c" * 600

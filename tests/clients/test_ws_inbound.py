@@ -11,6 +11,7 @@ from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 
 from spotlight.clients.ws_inbound import (
     Message,
+    Oversized,
     PeerClosed,
     PeerGone,
     PingReceived,
@@ -113,3 +114,16 @@ def test_last_received_moves_with_every_frame() -> None:
     t[0] = 9.0
     w.feed(client().send(Ping(b"")))
     assert w.last_received == 9.0
+
+
+def test_skip_oversized_discards_the_message_and_the_connection_goes_on() -> None:
+    w = WSInbound(1000, lambda: 0.0, skip_oversized=True)
+    # A fragmented 1200-byte message: refused as it arrives, reported once at its end.
+    parts = masked(0x2, b"a" * 600, fin=False) + masked(0x0, b"b" * 600, fin=False)
+    assert w.feed(parts) == []
+    assert w._parts == []  # nothing of it is kept
+    assert w.feed(masked(0x0, b"c" * 10)) == [Oversized(1210, 1000)]
+    # The next message arrives whole, as does one exactly at the limit.
+    assert w.feed(masked(0x1, b"ok")) == [Message("ok")]
+    assert w.feed(masked(0x2, b"x" * 1000)) == [Message(b"x" * 1000)]
+    assert not w.finished
