@@ -43,6 +43,8 @@ async def test_a_question_goes_up_the_tool_call_is_answered_and_the_answer_comes
         srv,
         fake,
     ):
+        # The question is answered from the market: ask once SPY has traded.
+        await wait_for(lambda: "SPY" in srv.service.pipeline.last_trade)
         async with open_websocket_url(voice_url(srv.url)) as ws:
             client = VoiceClient(ws)
             started = await client.start()
