@@ -179,6 +179,7 @@ export class VoicePanel {
         this.root.dataset.agent = p.agent;
         this.notice.hidden = !p.notice;
         this.notice.textContent = p.notice || "";
+        this.renderState(); // [data-opens] and the agent's name follow at once
         break;
       case "response.start":
         this.player.stop();
