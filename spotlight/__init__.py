@@ -5,7 +5,7 @@ Packages from the bottom up; each may import only the layers below it, never one
 above it (tests/test_layering.py fails on an upward import):
 
     domain/      ticks, bars, option snapshots, New York time, the NYSE calendar (pure)
-    runtime/     actors: supervisor, backoff, mailbox, parking, tree, clock, GC policy
+    runtime/     actors: supervisor, backoff, mailbox, parking, tree, clock, GC, orphans
     config.py    settings from the environment, every default named once
     hub/         epoch, one sequence, encode once, history, fan-out to inboxes (pure); its
                  backends: memory (default) or Redis (shared by every node, docs/scaling.md)

@@ -29,7 +29,7 @@ from spotlight.server import serve
 from spotlight.service import SpotlightService
 from spotlight.workers import MAX_WORKERS, WorkerError, announce, run_workers, worker_env
 
-__all__ = ["main"]
+__all__ = ["configure_logging", "main"]
 
 
 _ENV_HELP = """\
@@ -126,6 +126,22 @@ def _announce_access(service: SpotlightService, url: str) -> None:
         )
 
 
+# Third-party loggers that would log every HTTP request at INFO (httpx: "HTTP Request: GET
+# ..." per call, ~10,000 lines an hour in Massive mode) or every connection step at DEBUG
+# (httpcore). Our own request log says the same at DEBUG and sums it up at INFO
+# (market/massive/request_log.py).
+# Libraries whose INFO lines are noise here: httpx/httpcore log every request (ours are
+# summarized by market/massive/request_log.py), coredis each script's first load.
+QUIET_LOGGERS = ("httpx", "httpcore", "coredis")
+
+
+def configure_logging(level: str) -> None:
+    """The server's logging: one format to stderr at ``level``; QUIET_LOGGERS at WARNING."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "fake-massive":
@@ -139,12 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = replace(settings, host=args.host)
     if args.port is not None:
         settings = replace(settings, port=args.port)
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # coredis logs each script's first load (EVALSHA, then EVAL) at INFO: noise, not news.
-    if settings.log_level != "DEBUG":
-        logging.getLogger("coredis").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     workers = _workers(args.workers)
     if workers is None:
         return 2

@@ -12,7 +12,13 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
@@ -237,6 +243,11 @@ class _HubBackendCollector(Collector):
 
 class Metrics:
     def __init__(self) -> None:
+        # No "<name>_created" series: prometheus-client exports one per counter, histogram and
+        # label child by default (the time it was created), a second series for each that no
+        # dashboard or alert here uses (issue 15). The switch is process-wide in the library
+        # (the same as PROMETHEUS_DISABLE_CREATED_SERIES=true) and read at every scrape.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         r = self.registry = CollectorRegistry(auto_describe=True)
         self.sse_connections = Gauge("spotlight_sse_connections", "Open SSE streams", registry=r)
         self.ws_connections = Gauge(

@@ -161,7 +161,7 @@ class Stream:
                         "reason": decision.reason,
                         "epoch": hub.epoch.to_json(),
                         "lastSeq": hub.last_seq,
-                        "requested": f"{resume.epoch}:{resume.seq}",
+                        "requested": resume.text,
                     },
                 )
             self._put_control("snapshot", snapshot())

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing as mp
+import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from typing import Any
 import trio
 
 from spotlight.engine.analytics_engine import AnalyticsEngine
-from spotlight.engine.analytics_worker import lower_priority
+from spotlight.engine.analytics_worker import worker_init
 from spotlight.engine.pipeline import Pipeline
 from spotlight.hub.hub import Hub
 from spotlight.market.source import ChainJob, MarketSource
@@ -40,9 +41,13 @@ class ChannelCadence:
 
 
 def analytics_pool() -> ProcessPoolExecutor:
-    """One worker process at lower priority: it keeps the per-engine state between calls."""
+    """One worker process at lower priority: it keeps the per-engine state between calls,
+    and dies with this process even when it is killed with SIGKILL (runtime/orphan.py)."""
     return ProcessPoolExecutor(
-        max_workers=1, mp_context=mp.get_context("spawn"), initializer=lower_priority
+        max_workers=1,
+        mp_context=mp.get_context("spawn"),
+        initializer=worker_init,
+        initargs=(os.getpid(),),
     )
 
 

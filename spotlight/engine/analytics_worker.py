@@ -28,8 +28,9 @@ from spotlight.market.sim_config import MarketHours
 from spotlight.market.simulated_options import OPTION_UNDERLYINGS, OptionBook
 from spotlight.market.simulated_tape import MarketData
 from spotlight.market.source import ChainJob
+from spotlight.runtime.orphan import die_with_parent
 
-__all__ = ["analyze", "forget", "nyse_calendar"]
+__all__ = ["analyze", "forget", "lower_priority", "nyse_calendar", "worker_init"]
 
 
 # Per engine context (the live analytics, each replay): the simulated market's option book
@@ -56,6 +57,12 @@ def forget(context: str) -> None:
     """Drop an engine's state (a replay that ended)."""
     _books.pop(context, None)
     _flows.pop(context, None)
+
+
+def worker_init(parent_pid: int) -> None:
+    """Pool initializer: background priority, and never outlive the server (kill -9)."""
+    lower_priority()
+    die_with_parent(parent_pid)
 
 
 def lower_priority() -> None:

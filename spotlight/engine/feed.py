@@ -30,6 +30,9 @@ class Feed:
     # Brings the symbols' prices up to date before a snapshot (a polling source); None: always
     # current.
     refresh: Callable[[Sequence[str]], Awaitable[None]] | None = None
+    # Returns once the feed holds its starting state (a replay still loading its data answers
+    # history with nothing); None: ready from the start (the live market).
+    ready: Callable[[], Awaitable[None]] | None = None
 
     @property
     def symbols(self) -> tuple[str, ...]:

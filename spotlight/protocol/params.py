@@ -107,13 +107,17 @@ def resume_point(args: Mapping[str, str], last_event_id: str | None) -> EventId 
     """Where a stream should resume: the Last-Event-ID header, else sinceSeq plus epoch.
 
     The header wins: a browser's EventSource sends it on every automatic reconnect while the
-    URL still holds whatever sinceSeq the page first used.
+    URL still holds whatever sinceSeq the page first used. An unreadable header is not a 400,
+    which would end an EventSource for good: it resumes as ``EventId.unreadable`` (the stream
+    starts with ``reset`` ``malformed-id``). ``sinceSeq=0`` without an epoch is "from the start
+    of what you have", a fresh stream (the seed clients' URL); any other sinceSeq needs the
+    epoch it came from.
     """
     if last_event_id is not None and last_event_id.strip():
         try:
             return parse_event_id(last_event_id)
-        except BadEventId as exc:
-            raise InvalidRequest("bad_last_event_id", str(exc)) from None
+        except BadEventId:
+            return EventId.unreadable(last_event_id.strip())
     seq = int_param(args, "sinceSeq", None, 0, 2**62)
     epoch = args.get("epoch")
     if seq is None:
@@ -121,10 +125,13 @@ def resume_point(args: Mapping[str, str], last_event_id: str | None) -> EventId 
             raise InvalidRequest("missing_since_seq", "epoch was given without sinceSeq")
         return None
     if not epoch:
+        if seq == 0:
+            return None
         raise InvalidRequest(
             "missing_epoch",
             "sinceSeq is only meaningful with the epoch it came from: pass epoch=<id> too "
-            "(an event id reads '<epoch>:<seq>'), or send the Last-Event-ID header",
+            "(an event id reads '<epoch>:<seq>'), or send the Last-Event-ID header; "
+            "sinceSeq=0 alone starts a fresh stream",
         )
     try:
         return parse_event_id(f"{epoch}:{seq}")

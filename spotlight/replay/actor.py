@@ -35,7 +35,7 @@ from spotlight.hub.history import History
 from spotlight.hub.hub import Hub
 from spotlight.protocol.topics import STATUS_TOPIC
 from spotlight.replay.items import AnalyticsStep, Item, SegmentState, TickBatch
-from spotlight.replay.pacing import Pacer
+from spotlight.replay.pacing import Pacer, StaleSteps
 from spotlight.replay.plan import ReplayPlan
 from spotlight.runtime.clock import WallClock
 from spotlight.runtime.tree import ActorNode
@@ -103,8 +103,14 @@ class Replay:
         self.items_played = 0
         self.warmed = 0
         self.skipped = 0  # idle stretches jumped over
+        self._stale_steps = StaleSteps()
+        self._data_from_ms: int | None = None  # the first item in range (progress starts there)
         self._pacer = Pacer(plan.from_ms, plan.speed, 0.0)
         self._changed = trio.Event()
+        # Set once the state before the first item in range is in place (the segment state
+        # loaded, the ticks before ``from`` fast-forwarded), or when the replay ends: until
+        # then its history is empty, so /api/history waits on this (Feed.ready).
+        self.ready = trio.Event()
         self._scope: trio.CancelScope | None = None
         self._stop_requested = False
         self._loaded = False
@@ -176,6 +182,7 @@ class Replay:
                 self.state = "stopped"
             self.end_reason = reason
             self._finish(reason)
+            self.ready.set()
             if executor is not None:
                 self.engine.close()
                 stop_pool(executor)
@@ -216,13 +223,30 @@ class Replay:
                 self.pipeline.warm(self._for_replay(item.ticks))
                 self.warmed += 1
             return
+        if not self.ready.is_set():
+            self._became_ready()
         await self._wait_until(item.t_ms)
+        if self._data_from_ms is None:
+            self._data_from_ms = item.t_ms
         if isinstance(item, TickBatch):
             self.pipeline.ingest(self._for_replay(item.ticks))
+            self.items_played += 1
         elif isinstance(item, AnalyticsStep):
-            await self.engine.apply(item.step)
-        self._pacer.played(item.t_ms)
-        self.items_played += 1
+            late = self._pacer.late_ms(item.t_ms, trio.current_time())
+            if not self._stale_steps.stale(item.step.get("k"), item.t_ms, late):
+                await self.engine.apply(item.step)
+                self.items_played += 1
+        self._pacer.played(item.t_ms, trio.current_time())
+
+    def _became_ready(self) -> None:
+        """The starting state is in place. A recording's status was restored silently with
+        it: publish it, so a client that attached while the replay was ``starting`` learns
+        that it is loaded (the web client reloads its history then)."""
+        self.ready.set()
+        self._pacer.start_now(trio.current_time())
+        status = self.pipeline.status
+        if status is not None and status.state != "starting":
+            self.pipeline.publisher.status(status)
 
     def _load(self, state: SegmentState) -> None:
         self._loaded = True
@@ -257,7 +281,7 @@ class Replay:
         )
 
     async def _wait_until(self, t_ms: int) -> None:
-        if t_ms - self._pacer.position(trio.current_time()) > MAX_IDLE_MS:
+        if t_ms - self._pacer.clock(trio.current_time()) > MAX_IDLE_MS:
             self._pacer.skip_to(t_ms, trio.current_time())
             self.skipped += 1
         while True:
@@ -301,14 +325,26 @@ class Replay:
 
     # -- what the API and diag show -------------------------------------------------------
     def position_ms(self) -> float:
-        pos = self._pacer.position(trio.current_time()) if self.state != "starting" else 0
+        """The time of the newest item played (what the replay's chart shows)."""
+        pos = self._pacer.position() if self.state != "starting" else 0
         return min(max(pos, self.plan.from_ms), self.plan.to_ms)
+
+    def speed_reached(self) -> float | None:
+        """The speed the replay really advanced at over the last seconds (None: paused,
+        "max", not running, or not measured yet)."""
+        if self.state != "running":
+            return None
+        reached = self._pacer.reached(trio.current_time())
+        return None if reached is None else round(reached, 1)
 
     def describe(self) -> dict[str, Any]:
         p = self.plan
-        span = max(1, p.to_ms - p.from_ms)
         position = self.position_ms()
-        progress = 1.0 if self.state == "ended" else (position - p.from_ms) / span
+        # Progress counts from the first data in range: a range that starts at midnight, or a
+        # recording that began mid-afternoon, does not open at 60-94 % (issue 15).
+        start = max(p.from_ms, min(self._data_from_ms or p.from_ms, p.to_ms))
+        span = max(1, p.to_ms - start)
+        progress = 1.0 if self.state == "ended" else (position - start) / span
         return {
             "id": self.id,
             "state": self.state,
@@ -316,7 +352,9 @@ class Replay:
             "date": p.date.isoformat() if p.date else None,
             "fromMs": p.from_ms,
             "toMs": p.to_ms,
+            "start": p.start,
             "speed": "max" if p.speed is None else p.speed,
+            "speedReached": self.speed_reached(),
             "positionMs": int(position) if self.state != "starting" else None,
             "progress": round(min(1.0, max(0.0, progress)), 4),
             "origin": self.origin,
@@ -325,6 +363,8 @@ class Replay:
             "clients": self.hub.subscriber_count,
             "itemsPlayed": self.items_played,
             "idleSkips": self.skipped,
+            "stepsSkipped": dict(self._stale_steps.skipped),
+            "dataFromMs": self._data_from_ms,
             "memoryBytes": self.memory_bytes(),
             "error": self.error,
         }

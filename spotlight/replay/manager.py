@@ -38,7 +38,14 @@ from spotlight.metrics import Metrics
 from spotlight.recording.store import RecordingStore, exchange_date
 from spotlight.replay.actor import Replay, ReplayLimits
 from spotlight.replay.items import BarItems, Item, RecordedItems
-from spotlight.replay.plan import MAX_SPEED, PlanError, ReplayPlan, parse_plan, parse_speed
+from spotlight.replay.plan import (
+    MAX_SPEED,
+    PlanError,
+    ReplayPlan,
+    parse_plan,
+    parse_speed,
+    session_open_ms,
+)
 from spotlight.runtime.clock import WallClock
 from spotlight.runtime.tree import ActorNode
 
@@ -117,6 +124,8 @@ class ReplayManager:
     def start(self, owner: str, body: Mapping[str, Any]) -> Replay:
         if self._nursery is None or self._node is None:
             raise ReplayError(503, "not_ready", "replays are not available yet; retry shortly")
+        if not {"date", "from", "to"} & set(body):
+            body = {**body, "date": self.default_date()}
         try:
             plan = parse_plan(
                 body,
@@ -219,7 +228,23 @@ class ReplayManager:
                 return dict(state)
         raise ReplayError(404, "replay_not_found", f"no replay {rid!r} of yours")
 
+    def default_date(self) -> str:
+        """What a start without a date replays: the newest session that has opened (today
+        after 09:30, else the day before with data), or the newest date there is."""
+        dates = [str(d["date"]) for d in self.dates()]
+        now_ms = self.clock.now_ms()
+        for date in dates:
+            if session_open_ms(dt.date.fromisoformat(date)) < now_ms:
+                return date
+        if dates:
+            return dates[0]
+        raise ReplayError(
+            400, "no_data", "there is nothing to replay yet (GET /api/replay lists the dates)"
+        )
+
     def control(self, owner: str, rid: object, action: str, speed: object = None) -> Replay:
+        if rid is None:
+            rid = self._only_replay_of(owner)
         if not isinstance(rid, str):
             raise ReplayError(400, "bad_request", 'give the replay as {"id": "<replay id>"}')
         replay = self._replays.get(rid)
@@ -237,6 +262,20 @@ class ReplayManager:
             except PlanError as exc:
                 raise ReplayError(400, exc.code, exc.detail) from None
         return replay
+
+    def _only_replay_of(self, owner: str) -> str:
+        """The caller's one running replay, for a control request without an id."""
+        mine = [r.id for r in self._replays.values() if r.owner == owner and not r.finished]
+        if len(mine) == 1:
+            return mine[0]
+        if not mine:
+            raise ReplayError(404, "replay_not_found", "you have no running replay")
+        raise ReplayError(
+            409,
+            "ambiguous_replay",
+            f"you have {len(mine)} replays running ({', '.join(mine)}): "
+            'say which with {"id": "<replay id>"}',
+        )
 
     def listing(self, owner: str) -> dict[str, Any]:
         return {
@@ -282,7 +321,9 @@ class ReplayManager:
         replay = self._replays.get(rid)
         if replay is None or replay.finished:
             raise FeedNotFound(rid)
-        return Feed(rid, replay.hub, replay.pipeline, lambda: replay.engine.latest)
+        return Feed(
+            rid, replay.hub, replay.pipeline, lambda: replay.engine.latest, ready=replay.ready.wait
+        )
 
     def stop_all(self) -> None:
         for r in list(self._replays.values()):

@@ -13,11 +13,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from spotlight.domain.nytime import NY
+from spotlight.domain.ticks import is_index
 
-__all__ = ["MAX_SPEED", "PlanError", "ReplayPlan", "parse_plan", "parse_speed", "session_bounds"]
+__all__ = [
+    "MAX_SPEED",
+    "STARTS",
+    "PlanError",
+    "ReplayPlan",
+    "parse_plan",
+    "parse_speed",
+    "session_bounds",
+    "session_open_ms",
+]
 
 ORIGINS = ("recorded", "massive", "simulated")
 MAX_SPEED = 1000.0  # as a number; "max" means as fast as the replay's clients can take it
+# Where a date's replay starts: "open" is 09:30 New York, the regular session's open (an
+# index has no values before it, so a replay from midnight sat at 94 % before its first
+# candle, issue 15); "midnight" is the whole exchange day (pre-market prints of a stock).
+STARTS = ("open", "midnight")
+SESSION_OPEN = dt.time(9, 30)
 
 
 class PlanError(ValueError):
@@ -35,6 +50,7 @@ class ReplayPlan:
     to_ms: int
     speed: float | None  # None: as fast as possible
     origin: str | None = None  # "recorded", "massive" or "simulated"; None: the first with data
+    start: str | None = None  # "open" or "midnight" for a date; None for a from/to range
 
 
 def session_bounds(date: dt.date) -> tuple[int, int]:
@@ -42,6 +58,12 @@ def session_bounds(date: dt.date) -> tuple[int, int]:
     start = dt.datetime.combine(date, dt.time(), NY)
     end = dt.datetime.combine(date + dt.timedelta(days=1), dt.time(), NY)
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def session_open_ms(date: dt.date) -> int:
+    """09:30 New York on ``date`` in Unix ms (the NYSE opens at 09:30 on every session,
+    early-close days included)."""
+    return int(dt.datetime.combine(date, SESSION_OPEN, NY).timestamp() * 1000)
 
 
 def parse_speed(value: object) -> float | None:
@@ -65,11 +87,12 @@ def parse_plan(
     now_ms: int,
     max_range_s: float,
 ) -> ReplayPlan:
-    unknown = sorted(set(body) - {"symbols", "date", "from", "to", "speed", "origin"})
+    unknown = sorted(set(body) - {"symbols", "date", "start", "from", "to", "speed", "origin"})
     if unknown:
         raise PlanError(
             "bad_request",
-            f"unknown field(s) {unknown}; expected symbols, date or from/to, speed, origin",
+            f"unknown field(s) {unknown}; expected symbols, date (and start) or from/to, "
+            "speed, origin",
         )
     origin = body.get("origin")
     if origin is not None and origin not in ORIGINS:
@@ -77,6 +100,7 @@ def parse_plan(
     symbols = _symbols(body.get("symbols"), known_symbols)
     speed = parse_speed(body.get("speed", 1))
     date: dt.date | None = None
+    start_at: str | None = None
     if "date" in body:
         if "from" in body or "to" in body:
             raise PlanError("bad_range", "give either date or from/to, not both")
@@ -84,7 +108,10 @@ def parse_plan(
         start, end = session_bounds(date)
         if start >= now_ms:
             raise PlanError("bad_date", f"{date.isoformat()} has not started yet")
+        start, start_at = _day_start(date, body.get("start"), symbols, now_ms, start)
         end = min(end, now_ms)
+    elif "start" in body:
+        raise PlanError("bad_start", "start (open or midnight) goes with a date, not from/to")
     elif "from" in body and "to" in body:
         start, end = _instant(body["from"], "from"), _instant(body["to"], "to")
         if end <= start:
@@ -99,7 +126,32 @@ def parse_plan(
             "bad_range",
             f"range is {(end - start) / 3_600_000:.1f} h; at most {max_range_s / 3600:g} h",
         )
-    return ReplayPlan(symbols, date, start, end, speed, origin)
+    return ReplayPlan(symbols, date, start, end, speed, origin, start_at)
+
+
+def _day_start(
+    date: dt.date, asked: object, symbols: Sequence[str], now_ms: int, midnight_ms: int
+) -> tuple[int, str]:
+    """Where a date's replay starts, and which of STARTS that is. Default: the open when the
+    replay includes an index, else midnight; a default open that is still to come (today
+    before 09:30) falls back to midnight, an asked-for one is refused."""
+    if asked is not None and asked not in STARTS:
+        raise PlanError("bad_start", f"start must be one of {', '.join(STARTS)}, not {asked!r}")
+    name = asked if isinstance(asked, str) else None
+    if name is None:
+        name = "open" if any(is_index(s) for s in symbols) else "midnight"
+    if name == "midnight":
+        return midnight_ms, name
+    open_ms = session_open_ms(date)
+    if open_ms < now_ms:
+        return open_ms, name
+    if asked is None:
+        return midnight_ms, "midnight"
+    raise PlanError(
+        "bad_start",
+        f"the {date.isoformat()} session opens at 09:30 New York, which has not come yet; "
+        'replay it with "start": "midnight"',
+    )
 
 
 def _symbols(value: object, known: Sequence[str]) -> tuple[str, ...]:

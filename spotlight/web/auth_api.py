@@ -5,13 +5,15 @@
 - The one-click link printed at start is ``/#pin=...``: the page reads the PIN from the URL
   fragment (never sent to servers or proxies, so never logged) and posts it here.
 - ``POST /api/auth/logout``: clears the cookie.
-- ``GET /api/auth/me``: ``{"authenticated", "auth"}`` (public).
+- ``GET /api/auth/me``: ``{"authenticated", "auth", "login"}`` (public); ``login`` is an
+  opaque id of the session (null when signed out), under which the page keeps its alerts.
 - ``GET /api/auth/token``: a short-lived stream token for SSE/WebSocket (session required).
 - ``GET /``: the page (public; it shows the login form when signed out).
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from quart import Quart, Response, jsonify, request
@@ -20,7 +22,7 @@ from spotlight.auth.access import LoginOutcome
 from spotlight.service import SpotlightService
 from spotlight.web.errors import ApiError
 
-__all__ = ["install_auth_routes"]
+__all__ = ["install_auth_routes", "login_id"]
 
 # A login body is a few bytes; refuse anything large before parsing it.
 MAX_LOGIN_BODY = 4096
@@ -52,9 +54,12 @@ def install_auth_routes(app: Quart, service: SpotlightService) -> None:
 
     @app.get("/api/auth/me")
     async def me() -> dict[str, Any]:
+        cookie = request.headers.get("cookie")
+        authenticated = access.session_valid(cookie)
         return {
-            "authenticated": access.session_valid(request.headers.get("cookie")),
+            "authenticated": authenticated,
             "auth": "pin" if access.enabled else "off",
+            "login": login_id(access.owner(cookie)) if authenticated else None,
         }
 
     @app.get("/api/auth/token")
@@ -67,6 +72,15 @@ def install_auth_routes(app: Quart, service: SpotlightService) -> None:
     @app.get("/")
     async def index() -> Response:
         return await app.send_static_file("index.html")
+
+
+def login_id(owner: str) -> str:
+    """An opaque, stable id for one login (the session), for what the page keeps per login
+    (its price alerts, in localStorage): a hash, so the session id itself never reaches
+    scripts; "local" with authentication off."""
+    if owner == "local":
+        return owner
+    return hashlib.sha256(f"spotlight-login:{owner}".encode()).hexdigest()[:16]
 
 
 def _login_response(outcome: LoginOutcome) -> Response:

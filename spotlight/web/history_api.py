@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import trio
 from quart import Quart, request
 
 from spotlight.service import SpotlightService
@@ -13,6 +14,12 @@ __all__ = ["MAX_LIMIT", "install_history_routes"]
 
 MAX_LIMIT = 5_000
 DEFAULT_LIMIT = 500
+# A replay that is still loading (reading its recording, fetching Massive aggregates) has no
+# bars yet: its history waits for it, at most this long, rather than answer an empty chart
+# that the page would keep (issue 15). Loading takes tens of ms from a recording and up to a
+# few seconds from Massive; past the bound the answer is what there is, and the page reloads
+# on the replay's first status.
+READY_WAIT_S = 10.0
 
 
 def install_history_routes(app: Quart, service: SpotlightService) -> None:
@@ -24,6 +31,9 @@ def install_history_routes(app: Quart, service: SpotlightService) -> None:
         limit = int_param(request.args, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         before = int_param(request.args, "before", None, 0, 2**53)
         assert limit is not None
+        if feed.ready is not None:
+            with trio.move_on_after(READY_WAIT_S):
+                await feed.ready()
         bars = feed.pipeline.bars[symbol].history(timeframe, limit, before)
         return {
             "symbol": symbol,

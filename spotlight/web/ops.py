@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from quart import Quart, Response
 
 from spotlight.service import SpotlightService
+from spotlight.web.seed_diag import seed_fields
 
 __all__ = ["install_ops_routes"]
 
@@ -55,4 +56,9 @@ def install_ops_routes(app: Quart, service: SpotlightService) -> None:
 
     @app.get("/api/diag")
     async def diag() -> dict[str, Any]:
-        return {**service.diag(), "voice": service.voice.stats.diag()}
+        body = {**service.diag(), "voice": service.voice.stats.diag()}
+        seed = seed_fields(service.uptime_s())
+        # The seed's names beside ours (web/seed_diag.py): ours stay numbers for machines.
+        body["uptime"] = seed["uptime"]
+        body["memory"] = {**body.get("memory", {}), **seed["memory"]}
+        return body

@@ -1,7 +1,9 @@
 """The replay API: start, control and inspect replays (docs/replay.md, docs/protocol.md).
 
-- ``POST /api/replay/start`` ``{date | from+to, symbols?, speed?}`` -> 201 ``{"replay": R}``
-- ``POST /api/replay/stop|pause|resume`` ``{id}``, ``/speed`` ``{id, speed}`` -> ``{"replay": R}``
+- ``POST /api/replay/start`` ``{date (+ start) | from+to, symbols?, speed?}`` -> 201
+  ``{"replay": R}``; no body (or no date) replays the newest session that has opened
+- ``POST /api/replay/stop|pause|resume`` ``{id}``, ``/speed`` ``{id, speed}`` -> ``{"replay": R}``;
+  without an id: the caller's one running replay (409 ``ambiguous_replay`` with several)
 - ``GET /api/replay`` -> ``{"replays": [R], "limits": {...}, "dates": [...]}``
 - ``GET /api/replay/<id>`` -> ``{"replay": R}`` (also shortly after it ended)
 
@@ -33,6 +35,8 @@ def install_replay_routes(app: Quart, service: SpotlightService) -> None:
     async def body() -> dict[str, Any]:
         if (request.content_length or 0) > MAX_BODY:
             raise ApiError(413, "too_large", f"a replay request is at most {MAX_BODY} bytes")
+        if not (await request.get_data(cache=True)).strip():
+            return {}  # no body at all: every field has its default
         data = await request.get_json(force=True, silent=True)
         if not isinstance(data, dict):
             raise ApiError(400, "bad_json", 'send a JSON object, e.g. {"date": "2026-11-20"}')
@@ -71,7 +75,7 @@ def install_replay_routes(app: Quart, service: SpotlightService) -> None:
     async def speed() -> dict[str, Any]:
         data = await body()
         if "speed" not in data:
-            raise ApiError(400, "bad_speed", 'send {"id": ..., "speed": 1..1000 or "max"}')
+            raise ApiError(400, "bad_speed", 'send {"speed": 1..1000 or "max"} (and "id")')
         return await control("speed")
 
     @app.get("/api/replay")

@@ -97,6 +97,9 @@ def browser_page(name: str) -> Iterator[Page]:
                 with suppress(PlaywrightError):
                     shot(page, name, "failure")
                 raise
+            if errors:
+                with suppress(PlaywrightError):
+                    shot(page, name, "page-errors")
             assert not errors, f"uncaught errors in the page: {errors}"
         finally:
             browser.close()
@@ -308,6 +311,10 @@ def test_dashboard_replay_controls_drive_a_replay(tmp_path: Path) -> None:
         replay_id = start_replay(page, "1000")
         r = replay_json(page, srv.url, replay_id)
         assert r["origin"] == "simulated" and r["speed"] == 1000, r
+        # "From the open" is the default (the replay includes the index, issue 15).
+        expect(page.locator("#replay-from")).to_have_value("open")
+        opened = dt.datetime.fromtimestamp(r["fromMs"] / 1000, NEW_YORK)
+        assert r["start"] == "open" and (opened.hour, opened.minute) == (9, 30), r
         expect(page.locator("#chart")).to_have_attribute("data-mode", "replay")
         wait_for_candles(page, "I:SPX", "1m")
         epoch = r["epoch"]["id"]

@@ -88,7 +88,8 @@ def spotlight_server(
         **(env or {}),
     }
     for name in ("MASSIVE_API_KEY", "SPOTLIGHT_AUTH"):
-        full.pop(name, None)
+        if name not in (env or {}):
+            full.pop(name, None)  # never the developer's own key or auth setting
     proc = subprocess.Popen(
         [sys.executable, "-m", "spotlight", "serve"],
         cwd=ROOT,

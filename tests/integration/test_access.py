@@ -35,14 +35,23 @@ async def test_protected_endpoints_need_a_session_and_health_stays_public(tmp_pa
             assert r.status_code == 401, path
             assert r.json()["error"] == "unauthorized" and r.json()["detail"]
         me = (await c.get("/api/auth/me")).json()
-        assert me == {"authenticated": False, "auth": "pin"}
+        assert me == {"authenticated": False, "auth": "pin", "login": None}
         # The stream endpoint, served on the socket, applies the same gate.
         r = await c.get("/realtime/sse?symbols=SPY")
         assert r.status_code == 401 and r.json()["error"] == "unauthorized"
         # Logged in, everything opens.
         assert (await login(c)).status_code == 200
         assert (await c.get("/api/diag")).status_code == 200
-        assert (await c.get("/api/auth/me")).json()["authenticated"] is True
+        me = (await c.get("/api/auth/me")).json()
+        assert me["authenticated"] is True
+        # The login's opaque id (the page keeps its alerts under it): stable for the session,
+        # another for another login, and not the session id the cookie carries.
+        assert re.fullmatch(r"[0-9a-f]{16}", me["login"]), me
+        assert (await c.get("/api/auth/me")).json()["login"] == me["login"]
+        assert me["login"] not in c.cookies["spotlight_session"]
+        async with http(srv.url) as other:
+            assert (await login(other)).status_code == 200
+            assert (await other.get("/api/auth/me")).json()["login"] != me["login"]
         async with sse(c, "/realtime/sse?symbols=SPY") as s:
             assert (await s.until(lambda f: f.event == "snapshot")).epoch == srv.service.epoch.id
 
@@ -181,7 +190,11 @@ async def test_auth_off_is_explicit_and_visible(tmp_path: Path) -> None:
     async with running_server(auth="off") as srv, http(srv.url) as c:
         diag = (await c.get("/api/diag")).json()
         assert diag["access"]["auth"] == "off" and "SPOTLIGHT_AUTH=off" in diag["access"]["warning"]
-        assert (await c.get("/api/auth/me")).json() == {"authenticated": True, "auth": "off"}
+        assert (await c.get("/api/auth/me")).json() == {
+            "authenticated": True,
+            "auth": "off",
+            "login": "local",
+        }
 
 
 async def test_generated_pin_is_printed_with_a_working_login_link(tmp_path: Path) -> None:

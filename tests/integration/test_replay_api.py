@@ -15,6 +15,7 @@ import trio
 from support import http, running_server, sse, wait_for
 from trio_websocket import ConnectionClosed, open_websocket_url
 
+from spotlight.domain.nytime import NY
 from spotlight.protocol.close import close_reason
 
 MIN = 60_000
@@ -149,7 +150,7 @@ async def test_bad_requests_and_limits() -> None:
         await start(c, **last_minutes(30))
         full = await c.post("/api/replay/start", json=last_minutes(30))
         assert full.status_code == 429 and full.json()["error"] == "too_many_replays"
-        assert (await c.post("/api/replay/pause", json={})).status_code == 400
+        assert (await c.post("/api/replay/pause", json={"id": 7})).status_code == 400
         assert (await c.post("/api/replay/pause", json={"id": "feedbeef"})).status_code == 404
         assert (await c.post("/api/replay/speed", json={"id": "x"})).json()["error"] == "bad_speed"
         assert (await c.get("/realtime/sse?replay=NOT-AN-ID")).json()["error"] == "bad_replay"
@@ -162,6 +163,73 @@ async def test_bad_requests_and_limits() -> None:
                 await conn.get_message()
             reason = closed.value.reason
             assert reason is not None and reason.code == close_reason("replay-ended").ws_code
+
+
+async def test_the_seed_clients_start_and_control_a_replay_without_ids() -> None:
+    """Issue 15: ``POST /api/replay/start`` with no body replays the newest session that has
+    opened (from the open: the replay includes I:SPX); stop, pause and speed without an id
+    act on the caller's one running replay, and say so plainly when there are several."""
+    async with (
+        running_server(executor_factory=threads, replay_max=3) as srv,
+        http(srv.url) as c,
+    ):
+        assert (await c.post("/api/replay/stop")).json()["error"] == "replay_not_found"
+        r = await c.post("/api/replay/start")  # no body, no content type
+        assert r.status_code == 201, r.text
+        replay = r.json()["replay"]
+        dates = (await c.get("/api/replay")).json()["dates"]
+        now = dt.datetime.now(NY)
+        opened = now.time() >= dt.time(9, 30)
+        expected = now.date() if opened else now.date() - dt.timedelta(days=1)
+        assert replay["date"] == max(d["date"] for d in dates if d["date"] <= str(expected))
+        assert replay["start"] == "open" and replay["speed"] == 1
+        open_at = dt.datetime.fromtimestamp(replay["fromMs"] / 1000, NY)
+        assert (open_at.hour, open_at.minute) == (9, 30)
+        # One replay of mine: id-less controls act on it.
+        faster = await c.post("/api/replay/speed", json={"speed": 50})
+        assert faster.status_code == 200 and faster.json()["replay"]["id"] == replay["id"]
+        assert faster.json()["replay"]["speed"] == 50
+        paused = await c.post("/api/replay/pause", content=b"")
+        assert paused.status_code == 200 and paused.json()["replay"]["state"] == "paused"
+        # Two: ambiguous, a clear 409 naming them; with the id it works.
+        other = await start(c, **last_minutes(20))
+        for path, body in (("stop", None), ("speed", {"speed": 2}), ("resume", {})):
+            r = await c.post(f"/api/replay/{path}", json=body)
+            assert r.status_code == 409 and r.json()["error"] == "ambiguous_replay", r.text
+            assert replay["id"] in r.json()["detail"] and other["id"] in r.json()["detail"]
+        stopped = await c.post("/api/replay/stop", json={"id": other["id"]})
+        assert stopped.status_code == 200
+        await wait_for(lambda: len(srv.service.replays.listing("local")["replays"]) == 1)
+        last = await c.post("/api/replay/stop")
+        assert last.status_code == 200 and last.json()["replay"]["id"] == replay["id"]
+        # A body that is there but is not JSON is still refused.
+        assert (await c.post("/api/replay/stop", content=b"{nope")).json()["error"] == "bad_json"
+
+
+async def test_a_replay_reports_its_position_and_the_speed_it_reaches() -> None:
+    """The position is that of the newest item played, progress counts from the first data
+    in range, and once it has run for a while the speed it reached is reported."""
+    async with running_server(executor_factory=threads) as srv, http(srv.url) as c:
+        replay = await start(c, **last_minutes(60), symbols=["SPY"], speed=20)
+        rid = replay["id"]
+        feed = srv.service.replays.feed(rid)
+        await wait_for(lambda: feed.hub.last_seq > 50)
+
+        async def described() -> dict[str, Any]:
+            r: dict[str, Any] = (await c.get(f"/api/replay/{rid}")).json()["replay"]
+            return r
+
+        with trio.fail_after(10):
+            state = await described()
+            while state["speedReached"] is None:
+                await trio.sleep(0.2)
+                state = await described()
+        assert 10 <= state["speedReached"] <= 25, state
+        # The position is an item played (a print or a levels step), never the schedule's
+        # guess beyond it: the unit tests check it against every tick (tests/replay).
+        assert state["fromMs"] <= state["dataFromMs"] <= state["positionMs"] < state["toMs"]
+        assert 0 < state["progress"] < 1 and isinstance(state["stepsSkipped"], dict)
+        await c.post("/api/replay/stop", json={"id": rid})
 
 
 async def test_ws_attaches_to_a_replay() -> None:

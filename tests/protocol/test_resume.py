@@ -60,3 +60,14 @@ def test_close_table_is_consistent() -> None:
         assert r.announce or r.ws_code < 4000, r  # our own codes always say why
     with pytest.raises(ValueError, match="unknown close reason"):
         close_reason("nope")
+
+
+def test_an_unreadable_id_resets_with_its_own_reason() -> None:
+    hub = Hub(Epoch("aa", 0), History(5, 100), clock=lambda: 0.0)
+    hub.publish("x", "t", 1)
+    unreadable = EventId.unreadable("  v2|aa|17 " + "z" * 200)
+    assert unreadable.text == ("  v2|aa|17 " + "z" * 200)[:80]
+    assert decide(unreadable, hub.epoch.id, hub.last_seq, hub.history, {"t"}) == Reset(
+        "malformed-id"
+    )
+    assert EventId("aa", 1).text == "aa:1"

@@ -41,6 +41,7 @@ from spotlight.market.massive.errors import (
 )
 from spotlight.market.massive.models import Envelope, parse_items
 from spotlight.market.massive.pagination import Page, Walk, collect_pages
+from spotlight.market.massive.request_log import RequestLog
 from spotlight.runtime.backoff import Backoff
 
 __all__ = [
@@ -107,7 +108,8 @@ class Requester:
     """Owns one ``httpx.AsyncClient`` for one key: ``open()`` once, ``aclose()`` once.
 
     ``on_request`` gets a ``RequestRecord`` per HTTP attempt; ``on_empty(endpoint)`` is
-    called once per upstream answer that carried no data.
+    called once per upstream answer that carried no data. Each attempt is also logged at
+    DEBUG and summed up at INFO once a minute (``request_log.py``).
     """
 
     def __init__(
@@ -140,6 +142,7 @@ class Requester:
         self._rng = rng
         # Walks that stopped early, {(endpoint, "looped" | "page_cap"): count}, for diag.
         self.walk_stops: dict[tuple[str, str], int] = {}
+        self._log = RequestLog()
         self._http: httpx.AsyncClient | None = None
         self.state = "unopened"  # -> "open" -> "closed"; never reopened
 
@@ -165,6 +168,7 @@ class Requester:
 
     async def aclose(self) -> None:
         self.state = "closed"
+        self._log.summarize(trio.current_time())
         if self._http is not None:
             http, self._http = self._http, None
             await http.aclose()
@@ -236,8 +240,10 @@ class Requester:
     def _record(
         self, endpoint: str, status: int | None, latency: float, attempt: int, outcome: str
     ) -> None:
+        record = RequestRecord(endpoint, status, latency, attempt, outcome)
+        self._log.observe(record, trio.current_time())
         if self._on_request is not None:
-            self._on_request(RequestRecord(endpoint, status, latency, attempt, outcome))
+            self._on_request(record)
 
     async def _attempt(
         self,

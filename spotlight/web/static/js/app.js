@@ -11,8 +11,8 @@ const voice = new VoicePanel({
   replay: () => dashboard.replay?.id ?? null,
 });
 auth = new Auth({
-  onSignedIn: () => {
-    dashboard.start();
+  onSignedIn: (_authMode, login) => {
+    dashboard.start(login);
     voice.start();
   },
   onSignedOut: () => {

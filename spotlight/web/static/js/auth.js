@@ -7,7 +7,8 @@ import { api } from "./api.js";
 const $ = (id) => document.getElementById(id);
 
 export class Auth {
-  /** ``onSignedIn(authMode)`` and ``onSignedOut()`` switch the dashboard on and off. */
+  /** ``onSignedIn(authMode, login)`` and ``onSignedOut()`` switch the dashboard on and off
+   * (``login``: /api/auth/me's opaque id of the session). */
   constructor({ onSignedIn, onSignedOut }) {
     this.onSignedIn = onSignedIn;
     this.onSignedOut = onSignedOut;
@@ -98,7 +99,7 @@ export class Auth {
     this.els.pin.focus();
   }
 
-  showSignedIn(authMode) {
+  showSignedIn(authMode, login = null) {
     this.stopLockout();
     this.showError("");
     this.setState("signed-in");
@@ -108,7 +109,7 @@ export class Auth {
     this.els.logout.hidden = authMode === "off";
     if (!this.signedIn) {
       this.signedIn = true;
-      this.onSignedIn(authMode);
+      this.onSignedIn(authMode, login);
     }
   }
 
@@ -117,7 +118,7 @@ export class Auth {
     if (!this.signedIn) this.setState("loading");
     const r = await api("/api/auth/me");
     if (r.ok && r.body && (r.body.authenticated || r.body.auth === "off")) {
-      this.showSignedIn(r.body.auth);
+      this.showSignedIn(r.body.auth, r.body.login);
       return true;
     }
     this.showSignedOut(r.status === 0 ? "Cannot reach the server. Reload to try again." : signedOutMessage);

@@ -9,7 +9,7 @@
 //
 // Pure functions on arrays of server bars ({s, tf, t, o, h, l, c, v, n}; t in ms); no DOM.
 
-export const TIMEFRAMES = Object.freeze(["1m", "5m", "15m", "1h", "1d"]);
+export const TIMEFRAMES = Object.freeze(["1m", "5m", "15m", "30m", "1h", "1d"]);
 
 const FIELDS = ["t", "o", "h", "l", "c"];
 

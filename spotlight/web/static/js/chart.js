@@ -76,10 +76,21 @@ export class CandleChart {
     this.hasVolume = false;
   }
 
-  /** Replace all candles (history loaded). */
+  /**
+   * Replace all candles (history loaded).
+   *
+   * Both series are emptied before either gets its new data. Replacing them one after the
+   * other leaves lightweight-charts (5.2) merging the new grid of one series with the old
+   * grid of the other; after a volume series had been empty (an index) and then filled (a
+   * stock), the next update on a new time grid (another timeframe) threw `Value is null` on
+   * every frame and the chart stayed on the old timeframe (issue 15, reproduced in
+   * tests/e2e/test_browser_new_user.py). From an empty time scale the grid is rebuilt whole.
+   */
   setBars(bars, timeframe) {
     this.chart.applyOptions({ timeScale: { timeVisible: timeframe !== "1d" } });
     this.hasVolume = bars.some((b) => b.v > 0);
+    this.volume.setData([]);
+    this.series.setData([]);
     this.series.setData(bars.map(point));
     this.volume.setData(this.hasVolume ? bars.map(volume) : []);
     const n = bars.length;
@@ -129,6 +140,7 @@ export class CandleChart {
   debug() {
     return {
       candles: this.series.data().map((d) => ({ ...d })),
+      volume: this.volume.data().length,
       lines: [...this.lines.values()].map((l) => ({ ...l.options() })),
     };
   }

@@ -2,10 +2,10 @@
 // from /api/history and live bars are merged by the candle rules (candles.js). A replay
 // switches the stream and the history to `replay=<id>`; stopping it returns to live.
 
+import { AlertsPanel } from "./alerts-panel.js";
 import { api, apiError } from "./api.js";
-import { CandleSet, TIMEFRAMES } from "./candles.js";
+import { CandleSet, TIMEFRAMES, findBar } from "./candles.js";
 import { CandleChart, loadChartLibrary } from "./chart.js";
-import { fmtPrice, fmtSigned } from "./format.js";
 import { drawGex } from "./gex-canvas.js";
 import { gexBucket, priceLines } from "./lines.js";
 import {
@@ -21,7 +21,17 @@ import {
 } from "./panels.js";
 import { ReplayPanel } from "./replay.js";
 import { StreamClient } from "./stream.js";
-import { formatNyDateTime } from "./time.js";
+import {
+  bindShortcuts,
+  pressed,
+  renderConnection,
+  renderLegend,
+  renderTimeframes,
+  renderWatchPrice,
+  renderWatchlist,
+  setBanner,
+} from "./topbar.js";
+import { fromChartTime } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -35,7 +45,7 @@ export const CHANNELS = [
   "flow:alert",
   "coach:message",
 ];
-const HISTORY_LIMIT = { "1m": 720, "5m": 600, "15m": 400, "1h": 300, "1d": 250 };
+const HISTORY_LIMIT = { "1m": 720, "5m": 600, "15m": 400, "30m": 400, "1h": 300, "1d": 250 };
 const STORE = { symbol: "spotlight.symbol", timeframe: "spotlight.timeframe" };
 
 export class Dashboard {
@@ -52,6 +62,7 @@ export class Dashboard {
     this.gexBucketName = "0dte";
     this.prices = {}; // symbol -> {price, open}
     this.historyGen = 0;
+    this.replayLoading = false; // the replay's snapshot said "starting": reload once it is not
     this.liveUpdates = 0;
     this.running = false;
     this.countdownTimer = null;
@@ -71,13 +82,20 @@ export class Dashboard {
       onExit: () => this.exitReplay(),
       onAuthLost: () => this.authLost(),
     });
+    this.alerts = new AlertsPanel({
+      price: (symbol) => this.prices[symbol]?.price,
+      onLinesChanged: () => this.updateLines(),
+    });
     this.bindControls();
+    this.bindKeys();
   }
 
   // -- life cycle -------------------------------------------------------------------------
-  async start() {
+  /** ``login``: the opaque id of this login (/api/auth/me), under which alerts are kept. */
+  async start(login = "anonymous") {
     if (this.running) return;
     this.running = true;
+    this.alerts.attach(login);
     this.setBanner("");
     const diag = await api("/api/diag");
     if (diag.status === 401) return this.authLost();
@@ -86,12 +104,14 @@ export class Dashboard {
     if (!this.symbols.includes(this.symbol)) this.symbol = this.symbols.includes("I:SPX") ? "I:SPX" : this.symbols[0];
     this.renderSymbolButtons();
     this.renderTimeframeButtons();
+    this.alerts.show(this.symbol);
     this.candles = new CandleSet(this.symbol, this.timeframe);
     if (!this.chart) {
       try {
         const lib = await loadChartLibrary();
         this.chart = new CandleChart(lib, $("chart"));
         this.chart.chart.subscribeCrosshairMove((param) => this.onCrosshair(param));
+        this.chart.chart.subscribeClick((param) => this.onChartClick(param));
       } catch (error) {
         this.setBanner(`${error.message} Run \`bash .ci/setup\` on the server.`, "error");
       }
@@ -148,7 +168,7 @@ export class Dashboard {
       case "bar:close":
         return this.onBar(data, type);
       case "status":
-        return renderStatus(data);
+        return this.onStatus(data);
       case "shutdown":
         this.setBanner("The server is restarting; reconnecting\u2026", "info", 8000);
         return undefined;
@@ -164,8 +184,19 @@ export class Dashboard {
     }
   }
 
+  onStatus(status) {
+    renderStatus(status);
+    // A replay that was still loading when this stream's snapshot (and so the history) was
+    // taken had no bars yet: its first status after loading brings the whole chart.
+    if (this.replayLoading && status && status.state !== "starting") {
+      this.replayLoading = false;
+      this.loadHistory();
+    }
+  }
+
   onSnapshot(snap) {
     if (!snap || typeof snap !== "object") return;
+    this.replayLoading = Boolean(this.replay && snap.status && snap.status.state === "starting");
     if (snap.status) renderStatus(snap.status);
     for (const [sym, info] of Object.entries(snap.symbols || {})) {
       const open = info?.bars?.["1d"]?.o;
@@ -203,51 +234,7 @@ export class Dashboard {
   }
 
   renderConn() {
-    const s = this.connState;
-    const dot = $("live-dot");
-    const live = $("live");
-    const countdown = $("countdown");
-    const button = $("reconnect");
-    let text;
-    let dotState = "down";
-    let extra = "";
-    switch (s.status) {
-      case "open":
-        text = this.replay ? "replay" : "live";
-        dotState = "up";
-        break;
-      case "connecting":
-        text = s.attempt > 1 ? `connecting (attempt ${s.attempt}/10)\u2026` : "connecting\u2026";
-        dotState = "idle";
-        break;
-      case "waiting": {
-        const left = Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000));
-        text = "reconnecting";
-        extra = `in ${left} s`;
-        if (s.pause) extra += " (pausing after repeated failures)";
-        else if (s.attempt) extra += ` \u00b7 attempt ${s.attempt}/10`;
-        if (s.httpStatus) extra += ` \u00b7 HTTP ${s.httpStatus}`;
-        dotState = "idle";
-        break;
-      }
-      case "manual":
-        text = "offline";
-        extra = `gave up after ${s.attempts} attempts`;
-        break;
-      case "locked":
-        text = "signed out";
-        break;
-      case "ended":
-        text = "replay ended";
-        dotState = "idle";
-        break;
-      default:
-        text = "stopped";
-    }
-    if (live.textContent !== text) live.textContent = text;
-    if (countdown.textContent !== extra) countdown.textContent = extra;
-    dot.dataset.state = dotState;
-    button.hidden = s.status !== "manual" && s.status !== "locked";
+    renderConnection(this.connState, this.replay !== null);
   }
 
   // -- candles ------------------------------------------------------------------------------
@@ -308,38 +295,29 @@ export class Dashboard {
 
   onCrosshair(param) {
     if (!param || !param.time || !this.chart) return this.renderLegend(this.candles.last);
-    const d = param.seriesData.get(this.chart.series);
-    if (!d) return this.renderLegend(this.candles.last);
-    return this.renderLegend({ o: d.open, h: d.high, l: d.low, c: d.close }, true);
+    const bars = this.candles.bars;
+    const i = findBar(bars, fromChartTime(param.time));
+    if (i < 0) return this.renderLegend(this.candles.last);
+    return this.renderLegend(bars[i], true);
+  }
+
+  /** Alt+click on the chart: an alert at that price. */
+  onChartClick(param) {
+    if (!param?.point || !param.sourceEvent?.altKey || !this.chart) return;
+    const price = this.chart.series.coordinateToPrice(param.point.y);
+    if (Number.isFinite(price)) this.alerts.add(price);
   }
 
   renderLegend(bar, hovering = false) {
-    const node = $("legend");
-    node.replaceChildren(
-      el("strong", { text: this.candles.symbol }),
-      el("span", { class: "muted", text: ` ${this.candles.timeframe}${this.replay ? " \u00b7 replay" : ""}` }),
-    );
-    if (!bar) return;
-    const up = bar.c >= bar.o;
-    for (const [k, v] of [["O", bar.o], ["H", bar.h], ["L", bar.l], ["C", bar.c]]) {
-      node.append(el("span", { class: "k", text: ` ${k}` }), el("span", { class: up ? "up" : "down", text: fmtPrice(v) }));
-    }
-    if (!hovering && Number.isFinite(bar.t)) node.append(el("span", { class: "muted", text: `  ${formatNyDateTime(bar.t)} ET` }));
+    renderLegend(this.candles, bar, hovering, this.replay !== null);
   }
 
   // -- prices and the watchlist ---------------------------------------------------------------
   onPrice(symbol, price) {
     if (typeof symbol !== "string" || !Number.isFinite(price)) return;
     this.prices[symbol] = { ...(this.prices[symbol] || {}), price };
-    const item = document.querySelector(`#watchlist [data-symbol="${CSS.escape(symbol)}"]`);
-    if (!item) return;
-    const { open } = this.prices[symbol];
-    item.querySelector(".px").textContent = fmtPrice(price);
-    const chg = item.querySelector(".chg");
-    if (Number.isFinite(open) && open > 0) {
-      chg.textContent = `${fmtSigned(((price - open) / open) * 100)}%`;
-      chg.className = `chg ${price >= open ? "up" : "down"}`;
-    }
+    this.alerts.onPrice(symbol, price, this.replay === null);
+    renderWatchPrice(symbol, price, this.prices[symbol].open);
   }
 
   // -- analytics channels ---------------------------------------------------------------------
@@ -358,13 +336,16 @@ export class Dashboard {
         break;
       case "basis:update":
         renderBasis(payload);
-        if (this.candles.symbol === "SPY") this.updateLines();
+        if (this.candles.symbol === "SPY") {
+          this.updateLines();
+          this.renderSetups();
+        }
         break;
       case "regime:update":
         renderRegime(payload);
         break;
       case "setups:update":
-        renderSetups(payload);
+        this.renderSetups();
         break;
       default:
         break;
@@ -381,12 +362,20 @@ export class Dashboard {
     drawGex(canvas, bucket, gex?.spot);
   }
 
+  renderSetups() {
+    const payload = this.channels["setups:update"];
+    if (payload) renderSetups(payload, this.candles.symbol, this.channels["basis:update"]);
+  }
+
   updateLines() {
-    const lines = priceLines(this.candles.symbol, {
-      levels: this.channels["levels:update"],
-      gex: this.channels["gex:SPX"],
-      basis: this.channels["basis:update"],
-    });
+    const lines = [
+      ...priceLines(this.candles.symbol, {
+        levels: this.channels["levels:update"],
+        gex: this.channels["gex:SPX"],
+        basis: this.channels["basis:update"],
+      }),
+      ...this.alerts.lines(this.candles.symbol),
+    ];
     if (this.chart) this.chart.setLines(lines);
     const c = $("chart");
     c.dataset.lines = lines.map((l) => l.id).join(",");
@@ -412,46 +401,38 @@ export class Dashboard {
     }).observe($("gex-canvas"));
   }
 
+  /** The keyboard shortcuts (shortcuts.js); ``?`` lists them. */
+  bindKeys() {
+    bindShortcuts({
+      active: () => this.running,
+      symbols: () => this.symbols,
+      timeframe: () => this.timeframe,
+      setSymbol: (symbol) => this.setSymbol(symbol),
+      setTimeframe: (tf) => this.setTimeframe(tf),
+      alert: () => this.alerts.focus(),
+    }, TIMEFRAMES);
+  }
+
   renderSymbolButtons() {
-    const list = $("watchlist");
-    list.replaceChildren(
-      ...this.symbols.map((sym) => {
-        const b = el(
-          "button",
-          { type: "button", class: "sym", "data-symbol": sym, "aria-pressed": String(sym === this.symbol) },
-          el("span", { class: "name", text: sym }),
-          el("span", { class: "px", text: "\u2013" }),
-          el("span", { class: "chg", text: "" }),
-        );
-        b.addEventListener("click", () => this.setSymbol(sym));
-        return b;
-      }),
-    );
+    renderWatchlist(this.symbols, this.symbol, (sym) => this.setSymbol(sym));
     for (const sym of this.symbols) {
       if (this.prices[sym]?.price !== undefined) this.onPrice(sym, this.prices[sym].price);
     }
   }
 
   renderTimeframeButtons() {
-    const group = $("timeframes");
-    group.replaceChildren(
-      ...TIMEFRAMES.map((tf) => {
-        const b = el("button", { type: "button", "data-tf": tf, "aria-pressed": String(tf === this.timeframe), text: tf });
-        b.addEventListener("click", () => this.setTimeframe(tf));
-        return b;
-      }),
-    );
+    renderTimeframes(TIMEFRAMES, this.timeframe, (tf) => this.setTimeframe(tf));
   }
 
   setSymbol(symbol) {
     if (symbol === this.symbol || !this.symbols.includes(symbol)) return;
     this.symbol = symbol;
     localStorage.setItem(STORE.symbol, symbol);
-    for (const b of document.querySelectorAll("#watchlist button")) {
-      b.setAttribute("aria-pressed", String(b.dataset.symbol === symbol));
-    }
+    pressed("watchlist", "symbol", symbol);
     // The stream carries every symbol's bars at this timeframe: only the history changes.
     this.candles = new CandleSet(symbol, this.timeframe);
+    this.alerts.show(symbol);
+    this.renderSetups();
     this.loadHistory();
   }
 
@@ -459,9 +440,7 @@ export class Dashboard {
     if (tf === this.timeframe || !TIMEFRAMES.includes(tf)) return;
     this.timeframe = tf;
     localStorage.setItem(STORE.timeframe, tf);
-    for (const b of document.querySelectorAll("#timeframes button")) {
-      b.setAttribute("aria-pressed", String(b.dataset.tf === tf));
-    }
+    pressed("timeframes", "tf", tf);
     // Live bars are per timeframe: open a fresh stream; its snapshot reloads the history.
     this.candles = new CandleSet(this.symbol, tf);
     this.renderChartState();
@@ -473,6 +452,7 @@ export class Dashboard {
     const symbols = Array.isArray(replay.symbols) ? replay.symbols : [];
     if (symbols.length && !symbols.includes(this.symbol)) {
       this.symbol = symbols.includes("I:SPX") ? "I:SPX" : symbols[0];
+      this.alerts.show(this.symbol);
     }
     this.switchStream();
   }
@@ -497,16 +477,7 @@ export class Dashboard {
   }
 
   setBanner(text, kind = "info", clearAfterMs = 0) {
-    const banner = $("banner");
-    banner.textContent = text;
-    banner.hidden = !text;
-    banner.dataset.kind = kind;
-    clearTimeout(this.bannerTimer);
-    if (text && clearAfterMs) {
-      this.bannerTimer = setTimeout(() => {
-        if (banner.textContent === text) banner.hidden = true;
-      }, clearAfterMs);
-    }
+    setBanner(text, kind, clearAfterMs);
   }
 
   /** What the page holds, for the browser tests. */
@@ -518,6 +489,8 @@ export class Dashboard {
       bars: this.candles.bars.map((b) => ({ ...b })),
       stats: { ...this.candles.stats },
       chart: this.chart ? this.chart.debug() : null,
+      alerts: this.alerts.book ? this.alerts.book.list().map((a) => ({ ...a })) : [],
+      prices: Object.fromEntries(Object.entries(this.prices).map(([s, p]) => [s, p.price])),
       conn: { ...this.connState },
       lastId: this.stream.lastId,
     };

@@ -1,6 +1,7 @@
 // The GEX profile by strike, drawn on a canvas: one row per strike near spot, call GEX to
 // the right (green), put GEX to the left (red), the net as a tick; spot and the gamma flip
-// as horizontal markers. Rows come from gexRows() (pure, tested); drawing needs a canvas.
+// as horizontal markers. Rows come from gexRows() and the columns from gexLayout() (pure,
+// tested); drawing needs a canvas.
 
 const finite = (x) => typeof x === "number" && Number.isFinite(x);
 
@@ -27,6 +28,35 @@ export function gexRows(bucket, spot, max = 36) {
   return { rows, maxAbs };
 }
 
+export const STRIKE_LABEL_W = 46; // "6125" at 11 px, right-aligned
+const GAP = 4;
+const MIN_PLOT_W = 100; // below this the bars cannot be told apart: they get the room first
+
+/**
+ * The canvas's columns, left to right: strike labels, the bars (``plotLeft`` to
+ * ``plotRight``, zero at ``mid``), then a gutter for the markers' labels ("spot 6012.3",
+ * "\u0393 flip") at ``labelX`` (right-aligned at ``width - 2``). The gutter is as wide as
+ * the widest marker label, so a label never sits on the bars (issue 15: the spot label
+ * covered the largest call bars). ``markerLabelW`` is that width, measured by the caller.
+ */
+export function gexLayout(width, markerLabelW) {
+  const plotLeft = STRIKE_LABEL_W + GAP;
+  const gutter = Math.ceil(markerLabelW) + 2 * GAP;
+  if (width - gutter < plotLeft + MIN_PLOT_W) {
+    // Too narrow for both: the bars keep the room and the markers go without labels.
+    const plotRight = width - GAP;
+    return { plotLeft, plotRight, mid: plotLeft + (plotRight - plotLeft) / 2, labelX: null, labelLeft: null };
+  }
+  const plotRight = width - gutter;
+  return {
+    plotLeft,
+    plotRight,
+    mid: plotLeft + (plotRight - plotLeft) / 2,
+    labelX: width - 2,
+    labelLeft: width - 2 - Math.ceil(markerLabelW),
+  };
+}
+
 export function drawGex(canvas, bucket, spot) {
   const dpr = window.devicePixelRatio || 1;
   const width = Math.max(160, canvas.clientWidth);
@@ -44,10 +74,13 @@ export function drawGex(canvas, bucket, spot) {
     ctx.fillText("No option chain yet", 10, 20);
     return;
   }
-  const labelW = 46;
-  const left = labelW + 4;
-  const plotW = width - left - 6;
-  const mid = left + plotW / 2;
+  const spotLabel = `spot ${finite(spot) ? spot.toFixed(1) : ""}`;
+  const flipLabel = "\u0393 flip";
+  const layout = gexLayout(width, Math.max(ctx.measureText(spotLabel).width, ctx.measureText(flipLabel).width));
+  const { plotLeft: left, plotRight, mid } = layout;
+  const plotW = plotRight - left;
+  canvas.dataset.plotRight = String(Math.round(plotRight));
+  canvas.dataset.labelLeft = layout.labelLeft === null ? "" : String(Math.round(layout.labelLeft));
   const rowH = (height - 8) / rows.length;
   const scale = plotW / 2 / maxAbs;
   const barH = Math.max(2, Math.min(12, rowH * 0.7));
@@ -83,7 +116,7 @@ export function drawGex(canvas, bucket, spot) {
       ctx.fillStyle = wall || "#7d8a99";
       ctx.textAlign = "right";
       ctx.textBaseline = "middle";
-      ctx.fillText(String(r.strike), labelW, y);
+      ctx.fillText(String(r.strike), STRIKE_LABEL_W, y);
     }
   });
   const marker = (price, color, label) => {
@@ -96,14 +129,16 @@ export function drawGex(canvas, bucket, spot) {
     ctx.setLineDash([4, 3]);
     ctx.beginPath();
     ctx.moveTo(left, y + 0.5);
-    ctx.lineTo(width - 4, y + 0.5);
+    ctx.lineTo(layout.labelLeft === null ? plotRight : layout.labelLeft - 3, y + 0.5);
     ctx.stroke();
     ctx.setLineDash([]);
+    if (layout.labelX === null) return;
+    // The label in the gutter right of the bars, centred on its line.
     ctx.fillStyle = color;
     ctx.textAlign = "right";
-    ctx.textBaseline = "bottom";
-    ctx.fillText(label, width - 6, y - 1);
+    ctx.textBaseline = "middle";
+    ctx.fillText(label, layout.labelX, Math.min(height - 7, Math.max(7, y)));
   };
-  marker(spot, "#f5b83d", `spot ${finite(spot) ? spot.toFixed(1) : ""}`);
-  if (bucket.flip) marker(bucket.flip.level, "#b58cff", "\u0393 flip");
+  marker(spot, "#f5b83d", spotLabel);
+  if (bucket.flip) marker(bucket.flip.level, "#b58cff", flipLabel);
 }

@@ -3,6 +3,7 @@
 // parsed as HTML). Payload fields: docs/analytics.md.
 
 import { fmtBn, fmtPct, fmtPrice, fmtUsd } from "./format.js";
+import { badgeText, setupPrice } from "./labels.js";
 import { formatNyTime } from "./time.js";
 
 const $ = (id) => document.getElementById(id);
@@ -43,8 +44,10 @@ export function renderStatus(status) {
   const badge = $("market-badge");
   const source = str(status?.source, "?");
   const state = str(status?.state, "?");
-  $("source").textContent = source;
-  $("market-state").textContent = source === state ? "" : state;
+  const text = badgeText(status);
+  $("source").textContent = text.source;
+  $("market-state").textContent = text.state;
+  $("market-replay").textContent = text.detail;
   badge.dataset.state = source === "replay" ? "replay" : state;
   const replay = status?.replay;
   const rebuilt = source === "replay" && (replay?.origin === "simulated" || replay?.origin === "massive");
@@ -53,8 +56,6 @@ export function renderStatus(status) {
     const waiting = $("gex-summary").querySelector("[data-waiting]");
     if (waiting) waiting.textContent = gexWaiting();
   }
-  $("market-replay").textContent =
-    source === "replay" && replay ? `${str(replay.date, "")} ${str(replay.origin, "")}`.trim() : "";
   const feeds = status?.feeds && typeof status.feeds === "object" ? status.feeds : {};
   const feedText = Object.entries(feeds)
     .map(([k, v]) => `${k}: ${typeof v === "object" && v ? str(v.state, "?") : String(v)}`)
@@ -135,7 +136,11 @@ export function renderGexSummary(gex, bucket) {
 }
 
 // -- setups -------------------------------------------------------------------------------
-export function renderSetups(payload) {
+/**
+ * ``symbol`` is the chart's: setups are in SPX points, labelled so (and converted with
+ * ``basis`` for SPY) when the chart is not I:SPX.
+ */
+export function renderSetups(payload, symbol = "I:SPX", basis = null) {
   const list = $("setups");
   const setups = payload && Array.isArray(payload.setups) ? payload.setups : [];
   list.replaceChildren();
@@ -143,7 +148,8 @@ export function renderSetups(payload) {
   const sorted = [...setups].sort((a, b) => (order[a.state] ?? 3) - (order[b.state] ?? 3));
   for (const s of sorted.slice(0, 12)) {
     const dir = s.direction === "long" ? "\u25b2" : s.direction === "short" ? "\u25bc" : "\u2022";
-    const targets = Array.isArray(s.targets) ? s.targets.map((t) => fmtPrice(t)).join(" / ") : "\u2013";
+    const px = (x) => setupPrice(x, symbol, basis);
+    const targets = Array.isArray(s.targets) ? s.targets.map(px).join(" / ") : "\u2013";
     list.append(
       el(
         "li",
@@ -154,8 +160,8 @@ export function renderSetups(payload) {
           el("span", { class: "chip", text: str(s.state, "?") }),
         ),
         el("div", { class: "row small" },
-          el("span", { text: `entry ${fmtPrice(s.entry)}` }),
-          el("span", { text: `stop ${fmtPrice(s.stop)}` }),
+          el("span", { text: `entry ${px(s.entry)}` }),
+          el("span", { text: `stop ${px(s.stop)}` }),
           el("span", { text: `tgt ${targets}` }),
         ),
         el("div", { class: "small muted", text: str(s.invalidation, "") }),
@@ -164,6 +170,8 @@ export function renderSetups(payload) {
   }
   if (!sorted.length) list.append(el("li", { class: "muted empty", text: "No setups right now." }));
   list.dataset.count = String(sorted.length);
+  list.dataset.symbol = symbol;
+  $("setups-units").textContent = symbol === "I:SPX" ? "" : "SPX points";
   stamp(list);
 }
 

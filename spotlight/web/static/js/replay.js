@@ -15,6 +15,20 @@ const STORE_KEY = "spotlight.replay";
 
 export const isActive = (r) => Boolean(r && ACTIVE.has(r.state));
 
+/**
+ * The speed as asked and, when the replay is clearly slower than that (slow steps, a heavy
+ * tape), the speed it really reaches: "100\u00d7 (reaching 37\u00d7)". Pure.
+ */
+export function speedText(r) {
+  if (!r || r.speed === "max") return "max";
+  const asked = `${r.speed}\u00d7`;
+  const reached = r.speedReached;
+  if (r.state !== "running" || typeof reached !== "number" || !Number.isFinite(reached)) return asked;
+  if (reached >= 0.9 * r.speed) return asked;
+  const shown = reached >= 10 ? Math.round(reached) : Math.round(reached * 10) / 10;
+  return `${asked} (reaching ${shown}\u00d7)`;
+}
+
 export class ReplayPanel {
   constructor({ onEnter, onExit, onAuthLost }) {
     this.onEnter = onEnter;
@@ -28,6 +42,7 @@ export class ReplayPanel {
     this.els = {
       panel: $("replay-panel"),
       date: $("replay-date"),
+      from: $("replay-from"),
       speed: $("replay-speed"),
       start: $("replay-start"),
       pause: $("replay-pause"),
@@ -126,7 +141,10 @@ export class ReplayPanel {
   async start() {
     const [date, origin] = this.els.date.value.split("|");
     if (!date) return this.setError("Pick a date to replay.");
-    const body = { date, speed: this.speedValue(), ...(origin ? { origin } : {}) };
+    // "The open" is the server's default for a replay with an index in it, which also falls
+    // back to midnight for today before 09:30; midnight is asked for explicitly.
+    const from = this.els.from.value === "midnight" ? { start: "midnight" } : {};
+    const body = { date, speed: this.speedValue(), ...from, ...(origin ? { origin } : {}) };
     const replay = await this.call("/api/replay/start", body, "starting the replay");
     if (!replay) return;
     this.current = replay;
@@ -222,6 +240,7 @@ export class ReplayPanel {
     e.panel.dataset.state = r ? r.state : this.available ? "idle" : "unavailable";
     e.start.disabled = !this.available || this.busy || active || !e.date.value;
     e.date.disabled = !this.available || active;
+    e.from.disabled = !this.available || active;
     e.speed.disabled = !this.available || (r !== null && !active);
     e.pause.disabled = !active || this.busy || r.state === "starting";
     e.pause.textContent = r && r.state === "paused" ? "Resume" : "Pause";
@@ -236,7 +255,7 @@ export class ReplayPanel {
       e.position.textContent = "";
       return;
     }
-    const speed = r.speed === "max" ? "max" : `${r.speed}\u00d7`;
+    const speed = speedText(r);
     const why = r.endReason && r.endReason !== "finished" ? ` (${r.endReason})` : "";
     const label = r.state === "ended" ? `replay ended${why}` : r.state;
     e.state.textContent = `${label} \u00b7 ${r.date ?? ""} \u00b7 ${speed} \u00b7 ${Math.round(progress * 100)}%`;
