@@ -35,7 +35,7 @@ from spotlight.auth.access import Access
 from spotlight.auth.keys import load_or_create_secret
 from spotlight.config import Settings
 
-__all__ = ["MAX_WORKERS", "WorkerError", "run_workers", "worker_env"]
+__all__ = ["MAX_WORKERS", "WorkerError", "run_workers", "spawn_child", "worker_env"]
 
 log = logging.getLogger("spotlight.workers")
 
@@ -84,20 +84,18 @@ async def run_workers(count: int, env: Mapping[str, str]) -> int:
     all_stopped = trio.Event()
     failed = False
     restarts: deque[float] = deque()
-    procs: dict[int, trio.Process] = {}
+    procs: dict[int, subprocess.Popen[bytes]] = {}
 
     async def one(index: int) -> None:
         nonlocal failed
         while not stopping.is_set():
-            proc = await trio.lowlevel.open_process(
+            proc = spawn_child(
                 [sys.executable, "-m", "spotlight", "serve"],
-                env={**env, "SPOTLIGHT_WORKER": str(index)},
-                stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
+                {**env, "SPOTLIGHT_WORKER": str(index)},
             )
             procs[index] = proc
             log.info("worker %d: pid %d", index, proc.pid)
-            code = await proc.wait()
+            code = await trio.to_thread.run_sync(proc.wait, abandon_on_cancel=True)
             del procs[index]
             if stopping.is_set():
                 if not procs:
@@ -145,6 +143,23 @@ async def run_workers(count: int, env: Mapping[str, str]) -> int:
                 proc.kill()
             nursery.cancel_scope.cancel()
     return 1 if failed else 0
+
+
+def spawn_child(argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start a worker from the calling thread, the event loop's, with the parent-death signal.
+
+    Not through ``trio.lowlevel.open_process``, which forks in one of Trio's worker threads:
+    Linux sends the parent-death signal when the *thread* that forked the child exits, and
+    Trio retires a worker thread after 10 s idle, so every worker got SIGTERM 10 s after it
+    started and was restarted (bench/scaleout.py found it: 2 workers delivered a quarter of
+    one worker's events). Forking takes a few milliseconds; the supervisor does nothing else.
+    """
+    return subprocess.Popen(
+        argv,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
 
 
 def _die_with_parent() -> None:
