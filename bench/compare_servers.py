@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from probes import get, get_json
+from probes import get
 from processes import free_port, start_server, wait_healthy
 
 __all__ = ["IMPLEMENTATIONS", "Server", "install", "offered_ticks", "start"]
@@ -143,9 +143,10 @@ def offered_ticks(server: Server) -> int:
     QQQ and I:SPX and its metrics count events by type only, so SPY's ticks are read from
     its own 1-minute bars (``n``: ticks folded in), summed over the buffer (SPOTLIGHT_SIM_
     HISTORY_DAYS=0: every bar there was built from this run's ticks)."""
+    # A saturated server answers late, not never: wait as long as for the clients' replies.
     if server.impl != "spotlight":
-        return int(get_json(server.url + "/stats")["published"])
-    status, body = get(server.url + "/api/history?symbol=SPY&timeframe=1m&limit=5000")
+        return int(json.loads(get(server.url + "/stats", timeout=30.0)[1])["published"])
+    status, body = get(server.url + "/api/history?symbol=SPY&timeframe=1m&limit=5000", timeout=30.0)
     if status != 200:
         raise SystemExit(f"spotlight /api/history answered {status}: {body[:200]!r}")
     return sum(int(bar["n"]) for bar in json.loads(body)["bars"])

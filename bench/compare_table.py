@@ -62,6 +62,10 @@ def table(result: dict[str, Any]) -> str:
         what = f"{_workload(row)} {row['impl']} {row['transport']}"
         if row["client_bound"]:
             notes.append(f"{what}: the clients used {row['client_cpu_util']} of a core")
+        if row.get("offered_nominal"):
+            notes.append(
+                f"{what}: saturated, /stats unanswered for 30 s: ticks offered taken as R/s"
+            )
         if row["trouble"]:
             notes.append(f"{what}: {row['trouble']}")
         problems = row["server_log_problems"]

@@ -300,10 +300,10 @@ async def main():
         while time.monotonic() - t0 < {duration}:
             for _ in range(200):
                 hub.publish("tick", "tick:SPY", payload)
-            while len(b._outbound) > 2000:
+            while len(b.outbound) > 2000:
                 await trio.sleep(0.001)
             await trio.sleep(0)
-        end = b.counts["published"] + len(b._outbound)
+        end = b.outbound.published + len(b.outbound)
         with trio.fail_after(30):
             while hub.last_seq < end:
                 await trio.sleep(0.005)
