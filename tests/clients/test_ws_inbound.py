@@ -127,3 +127,30 @@ def test_skip_oversized_discards_the_message_and_the_connection_goes_on() -> Non
     assert w.feed(masked(0x1, b"ok")) == [Message("ok")]
     assert w.feed(masked(0x2, b"x" * 1000)) == [Message(b"x" * 1000)]
     assert not w.finished
+
+
+def test_the_parser_is_released_at_rest_and_messages_split_anywhere_still_arrive() -> None:
+    """wsproto's parser (~1.7 KB per connection) lives only while a frame or a fragmented
+    message is half-read; fed byte by byte, nothing is lost or changed."""
+    c = client()
+    frames = [
+        (c.send(TextMessage('{"type":"subscribe"}')), True),
+        (c.send(Ping(b"hi")), True),
+        (c.send(TextMessage("frag", message_finished=False)), False),  # a message still open
+        (c.send(TextMessage("mented", message_finished=True)), True),
+        (c.send(BytesMessage(b"\x00\x01")), True),
+    ]
+    w = inbound()
+    assert w._conn is None
+    got = []
+    for frame, ends_at_rest in frames:
+        for i in range(len(frame)):
+            got += w.feed(frame[i : i + 1])
+            last = i == len(frame) - 1
+            assert (w._conn is None) == (last and ends_at_rest)
+    assert got == [
+        Message('{"type":"subscribe"}'),
+        PingReceived(b"hi"),
+        Message("fragmented"),
+        Message(b"\x00\x01"),
+    ]
