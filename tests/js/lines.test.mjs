@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { gexBucket, priceLines, spxFactor } from "../../spotlight/web/static/js/lines.js";
+import { gammaLines, gexBucket, priceLines, spxFactor } from "../../spotlight/web/static/js/lines.js";
 
 const bucket = (contracts, callWall, putWall, flip, ags = callWall) => ({
   contracts,
@@ -61,4 +61,27 @@ test("malformed payloads draw nothing and do not throw", () => {
   for (const bad of [{ levels: "x" }, { levels: [null, 1, { name: "PDH", price: "a" }] }, null]) {
     assert.deepEqual(priceLines("I:SPX", { levels: bad, gex: { buckets: null } }), []);
   }
+});
+
+test("the walls and flip are the payload's gammaLevels, the server's one choice, when it has them", () => {
+  // Near the bell the server moves to all expiries (the 0DTE walls collapsed onto ATM): the
+  // chart must follow it, not pick the 0DTE bucket again because it still has contracts.
+  const chosen = {
+    ...gex,
+    gammaLevels: { bucket: "all", reason: "0DTE walls inverted", callWall: 6100, putWall: 5900, absGammaStrike: 6000, flip: 5990 },
+  };
+  assert.equal(gammaLines(chosen).bucket, "all");
+  const byId = Object.fromEntries(priceLines("I:SPX", { levels, gex: chosen }).map((l) => [l.id, l.price]));
+  assert.equal(byId.callWall, 6100);
+  assert.equal(byId.putWall, 5900);
+  assert.equal(byId.flip, 5990);
+  assert.equal(byId.ags, 6000);
+  // No flip published (a 0DTE profile without a crossing): none drawn, walls still are.
+  const noFlip = { gammaLevels: { ...chosen.gammaLevels, flip: null } };
+  const ids = priceLines("I:SPX", { gex: noFlip }).map((l) => l.id);
+  assert.deepEqual(ids.sort(), ["ags", "callWall", "putWall"]);
+  // Without gammaLevels (an older recording): the bucket rule.
+  assert.equal(gammaLines(gex).bucket, "0dte");
+  assert.equal(gammaLines(gex).callWall, 6050);
+  assert.equal(gammaLines(null), null);
 });

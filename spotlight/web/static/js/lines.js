@@ -4,9 +4,9 @@
 // are; on the SPY chart they are converted with the live basis ratio (SPX / SPY, from
 // `basis:update`), and not drawn until a ratio exists; other symbols get none.
 //
-// Walls and the gamma flip come from `gex:SPX` (the 0DTE bucket when it has contracts, else
-// the all-expiries bucket); the rest from `levels:update`: prior day high/low/close, session
-// VWAP and the opening range. (The full list of levels, dozens of them, would bury the
+// Walls and the gamma flip come from `gex:SPX`'s `gammaLevels` (the server's one choice of
+// bucket; older payloads: the 0DTE bucket when it has contracts, else all expiries); the
+// rest from `levels:update`: prior day high/low/close, session VWAP and the opening range. (The full list of levels, dozens of them, would bury the
 // candles; the panel lists them.)
 
 export const LINE_COLORS = Object.freeze({
@@ -52,6 +52,30 @@ export function gexBucket(gex, prefer = "0dte") {
   return null;
 }
 
+/**
+ * The walls, flip and absolute-gamma strike to draw: the payload's ``gammaLevels``, the one
+ * set the server's levels, regime, setups and coach use (docs/analytics.md), so the chart
+ * never shows walls the coach does not talk about. Payloads without it (recordings made before
+ * it existed) fall back to ``gexBucket``'s choice.
+ */
+export function gammaLines(gex) {
+  const chosen = gex && typeof gex === "object" ? gex.gammaLevels : null;
+  if (chosen && typeof chosen === "object") {
+    const { callWall, putWall, absGammaStrike, flip } = chosen;
+    return { bucket: chosen.bucket ?? null, callWall, putWall, absGammaStrike, flip };
+  }
+  const bucket = gexBucket(gex);
+  if (!bucket) return null;
+  const lv = bucket.levels || {};
+  return {
+    bucket: bucket.name,
+    callWall: lv.callWall,
+    putWall: lv.putWall,
+    absGammaStrike: lv.absGammaStrike,
+    flip: bucket.flip ? bucket.flip.level : null,
+  };
+}
+
 /** SPX points -> the chart symbol's price, or null when it cannot be converted. */
 export function spxFactor(symbol, basis) {
   if (symbol === "I:SPX") return 1;
@@ -71,14 +95,13 @@ export function priceLines(symbol, { levels = null, gex = null, basis = null } =
     if (!finite(price) || out.has(id)) return;
     out.set(id, { id, price: Math.round(price * k * 100) / 100, title, color, lineStyle });
   };
-  const bucket = gexBucket(gex);
-  if (bucket) {
-    const lv = bucket.levels || {};
-    add("callWall", lv.callWall, "Call wall", LINE_COLORS.callWall, 0);
-    add("putWall", lv.putWall, "Put wall", LINE_COLORS.putWall, 0);
-    add("flip", bucket.flip ? bucket.flip.level : null, "\u0393 flip", LINE_COLORS.flip, 1);
-    if (lv.absGammaStrike !== lv.callWall && lv.absGammaStrike !== lv.putWall) {
-      add("ags", lv.absGammaStrike, "AGS", LINE_COLORS.ags, 3);
+  const gamma = gammaLines(gex);
+  if (gamma) {
+    add("callWall", gamma.callWall, "Call wall", LINE_COLORS.callWall, 0);
+    add("putWall", gamma.putWall, "Put wall", LINE_COLORS.putWall, 0);
+    add("flip", gamma.flip, "\u0393 flip", LINE_COLORS.flip, 1);
+    if (gamma.absGammaStrike !== gamma.callWall && gamma.absGammaStrike !== gamma.putWall) {
+      add("ags", gamma.absGammaStrike, "AGS", LINE_COLORS.ags, 3);
     }
   }
   const list = levels && Array.isArray(levels.levels) ? levels.levels : [];
