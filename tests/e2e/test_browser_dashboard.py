@@ -22,19 +22,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from test_browser_login import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PIN,
-    PLAYWRIGHT_MISSING,
-    ROOT,
-    SETUP_HINT,
-    STOP_S,
-    Server,
-    spotlight_server,
-    stop_gracefully,
-)
+from server_process import PIN, ROOT, STOP_S, Server, spotlight_server, stop_gracefully
+from test_browser_login import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PLAYWRIGHT_MISSING, SETUP_HINT
 
 if PLAYWRIGHT_MISSING is None:
     from playwright.sync_api import Error as PlaywrightError

@@ -18,6 +18,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from server_process import ROOT, STOP_S
 from test_browser_dashboard import (
     ANY,
     NEW_YORK,
@@ -32,7 +33,7 @@ from test_browser_dashboard import (
     wait_for_candles,
     wait_for_live_move,
 )
-from test_browser_login import PLAYWRIGHT_MISSING, ROOT, STOP_S
+from test_browser_login import PLAYWRIGHT_MISSING
 
 if PLAYWRIGHT_MISSING is None:
     from playwright.sync_api import Route, expect

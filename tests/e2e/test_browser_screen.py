@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from server_process import PIN
 from test_browser_dashboard import (
     browser_page,
     chart_matches_bars,
@@ -22,7 +23,7 @@ from test_browser_dashboard import (
     start_replay,
     wait_for_candles,
 )
-from test_browser_login import PIN, PLAYWRIGHT_MISSING
+from test_browser_login import PLAYWRIGHT_MISSING
 
 if PLAYWRIGHT_MISSING is None:
     from playwright.sync_api import Page, expect

@@ -22,15 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from server_process import PIN, spotlight_server
 from test_browser_dashboard import FAST_ENV, require_browser, shot
-from test_browser_login import (
-    ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PIN,
-    PLAYWRIGHT_MISSING,
-    spotlight_server,
-)
+from test_browser_login import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PLAYWRIGHT_MISSING
 from voice_support import ESPEAK, ESPEAK_HINT
 
 if PLAYWRIGHT_MISSING is None:

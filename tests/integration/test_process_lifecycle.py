@@ -10,12 +10,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
+from server_process import ROOT, spotlight_server
 
-ROOT = Path(__file__).resolve().parents[2]
 START_S = 60.0  # server start, then its first GEX step spawns the worker
 GONE_S = 10.0  # the worker notices its parent's death (PR_SET_PDEATHSIG: at once)
 
@@ -64,31 +63,14 @@ def _until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
 
 
 def test_kill_9_of_the_server_takes_its_analytics_worker_with_it(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "PORT": "0",
-        "SPOTLIGHT_AUTH": "off",
-        "SPOTLIGHT_RECORD": "off",
-        "SPOTLIGHT_DATA_DIR": str(tmp_path),
-        "SPOTLIGHT_SIM_HISTORY_DAYS": "0",
-        "SPOTLIGHT_GEX_S": "1",
-    }
-    env.pop("MASSIVE_API_KEY", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "spotlight", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,  # the cleanup below can reach whatever outlives the server
-    )
-    try:
+    env = {"SPOTLIGHT_RECORD": "off", "SPOTLIGHT_SIM_HISTORY_DAYS": "0", "SPOTLIGHT_GEX_S": "1"}
+    with spotlight_server(tmp_path, env=env) as server:
+        proc = server.proc
         workers: set[int] = set()
 
         def worker_started() -> bool:
             workers.update(c for c in _children(proc.pid) if "multiprocessing" in _cmdline(c))
-            assert proc.poll() is None, "the server exited"
+            assert proc.poll() is None, f"the server exited:\n{server.tail()}"
             return bool(workers)
 
         _until(worker_started, START_S, "the analytics worker process did not start")
@@ -99,10 +81,6 @@ def test_kill_9_of_the_server_takes_its_analytics_worker_with_it(tmp_path: Path)
             GONE_S,
             f"the analytics worker {sorted(workers)} outlived its killed server",
         )
-    finally:
-        with suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
 
 
 def test_the_procfile_command_works_without_port() -> None:
