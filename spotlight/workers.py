@@ -34,6 +34,7 @@ import trio
 from spotlight.auth.access import Access
 from spotlight.auth.keys import load_or_create_secret
 from spotlight.config import Settings
+from spotlight.runtime.orphan import parent_death_signal
 
 __all__ = ["MAX_WORKERS", "WorkerError", "run_workers", "spawn_child", "worker_env"]
 
@@ -163,14 +164,9 @@ def spawn_child(argv: list[str], env: Mapping[str, str]) -> subprocess.Popen[byt
 
 
 def _die_with_parent() -> None:
-    """In the child before exec (Linux): SIGTERM when the parent dies, even by SIGKILL, so
-    workers never outlive their supervisor and keep the port."""
-    if sys.platform != "linux":
-        return
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM, 0, 0, 0)
+    """In the child before exec: SIGTERM when the parent dies, even by SIGKILL, so workers
+    never outlive their supervisor and keep the port."""
+    parent_death_signal(signal.SIGTERM)
 
 
 def announce(settings: Settings, count: int, pin: str | None) -> None:

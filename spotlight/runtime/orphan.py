@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import signal
 import sys
 import threading
 import time
 
-__all__ = ["POLL_S", "die_with_parent"]
+__all__ = ["POLL_S", "die_with_parent", "parent_death_signal"]
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # How often the fallback checks its parent: a cheap syscall, and half a second is soon
@@ -32,12 +31,21 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 POLL_S = 0.5
 
 
+def parent_death_signal(signum: int) -> None:
+    """Linux: ask the kernel for ``signum`` when the thread that forked this process exits.
+
+    Also the ``serve --workers`` children's ``preexec_fn`` (spotlight/workers.py), so it
+    takes the symbols of the libc already loaded and runs nothing else. Elsewhere, or without
+    prctl, it does nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
+
+
 def die_with_parent(parent_pid: int) -> None:
     """Make this process exit when ``parent_pid`` (the process that started it) does."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):  # no libc or no prctl: the thread
-            libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    parent_death_signal(signal.SIGKILL)
     if os.getppid() != parent_pid:  # it died before we asked
         os._exit(1)
     threading.Thread(target=_watch, args=(parent_pid,), name="die-with-parent", daemon=True).start()
