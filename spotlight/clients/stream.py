@@ -97,9 +97,11 @@ class Stream:
         self.done = False  # the closing message has been produced: nothing follows it
         self.closed: CloseReason | None = None  # why, once done
         self.out = b""  # part of a chunk a direct write could not finish (the task writes it)
-        # Called when a heartbeat is due, before the chunk is built (a WebSocket pings and
-        # checks that its peer is alive here).
-        self.on_heartbeat: Callable[[], None] | None = None
+        # Called when a heartbeat is due, before the chunk is built: returns transport bytes
+        # to write right after the heartbeat message (a WebSocket's ping), or b"", and may
+        # close the inbox instead (a WebSocket whose peer went silent). Returned rather than
+        # queued, so a shared-chunk member pings without leaving its group.
+        self.on_heartbeat: Callable[[], bytes] | None = None
         # The epoch this stream's positions belong to. The hub's can change under a live
         # stream (the Redis backend adopting a new epoch closes it): its closing message must
         # still carry an id of its own epoch, never the new epoch with an old seq.
@@ -243,8 +245,9 @@ class Stream:
         if self.done:
             return None
         session, inbox = self.session, self.session.inbox
+        after_heartbeat = b""
         if inbox.heartbeat_due and self.on_heartbeat is not None:
-            self.on_heartbeat()  # may queue a ping, or close the inbox (a silent peer)
+            after_heartbeat = self.on_heartbeat()  # a ping, or b"" (may close the inbox)
         parts: list[bytes] = []
         events = 0
         oldest = 0.0
@@ -290,6 +293,8 @@ class Stream:
             # The queue was just drained in this same step: everything published so far that
             # this client subscribes to is in this chunk or was written before it.
             parts.append(self._heartbeat_frame())
+            if after_heartbeat:
+                parts.append(after_heartbeat)
         data = b"".join(parts)
         self._inflight = len(data)
         return data if data else None
@@ -299,20 +304,23 @@ class Stream:
         plus its heartbeat when one is due. The group has just drained its queue, so as in
         ``next_chunk`` everything published so far is in the chunk or was written before.
 
-        None: this client has something of its own to write first (a reply, a ping, a
-        close); the caller hands the chunk to the client's task instead.
+        None: this client has something of its own to write first (a reply, transport
+        bytes, a close, or its heartbeat found the peer silent); the caller hands the chunk
+        to the client's task instead. A WebSocket's heartbeat ping is not of that kind: it
+        goes right after the heartbeat in this copy, and the client stays in its group.
         """
         self._chunk_events = events
         if events:
             self._chunk_oldest = oldest
             self.session.last_seq = last_seq
         inbox = self.session.inbox
-        if inbox.heartbeat_due and self.on_heartbeat is not None:
-            self.on_heartbeat()
         if self._queue or inbox.closed_reason is not None:
             return None
         if inbox.heartbeat_due:
-            chunk += self._heartbeat_frame()
+            after_heartbeat = b"" if self.on_heartbeat is None else self.on_heartbeat()
+            if inbox.closed_reason is not None:  # the heartbeat found the peer silent
+                return None
+            chunk += self._heartbeat_frame() + after_heartbeat
         self._inflight = len(chunk)
         return chunk
 

@@ -48,6 +48,9 @@ __all__ = ["RECV_BYTES", "WSConnection"]
 
 # One recv per readiness: commands are small; audio frames are a few KB.
 RECV_BYTES = 65536
+# The heartbeat's ping: no payload, so the same bytes for every connection (server frames
+# are unmasked) and a pong that is one 6-byte frame.
+_PING = ping_frame()
 
 
 class WSConnection:
@@ -102,13 +105,14 @@ class WSConnection:
         if ping_interval_s is None:
             stream.on_heartbeat = self.heartbeat
 
-    def heartbeat(self) -> None:
-        """The stream's heartbeat is due: ping, or close a peer that went silent."""
+    def heartbeat(self) -> bytes:
+        """The stream's heartbeat is due: a ping to write after it, or close a peer that went
+        silent (b"")."""
         if self._clock() - self.inbound.last_received > self.idle_timeout_s:
             self.stream.close("idle")
-            return
+            return b""
         self.pings += 1
-        self.stream.send_raw(ping_frame())
+        return _PING
 
     async def keepalive(self) -> None:
         """Own-timer keep-alive (``ping_interval_s``): ping on schedule, close when idle."""
@@ -124,7 +128,7 @@ class WSConnection:
                 return
             if now >= next_ping:
                 self.pings += 1
-                self.stream.send_raw(ping_frame())
+                self.stream.send_raw(_PING)
                 next_ping = now + self.ping_interval_s
 
     async def read(self, sock: socket.socket, stream: Stream) -> None:

@@ -76,6 +76,12 @@ Inbound = Message | PingReceived | PeerClosed | PeerGone | Violation | Oversized
 
 _BY_CODE = {1007: "invalid-data", 1009: "message-too-big"}
 
+# A masked pong with no payload (FIN, opcode 0xA; MASK, length 0), then its 4-byte mask key:
+# the answer to the heartbeat's empty ping. A heartbeat brings one from every connection at
+# once (1,000 within milliseconds); wsproto takes ~8.5 us for each, this check ~0.3 us. Any
+# other bytes, and any pong that arrives with more, go through wsproto.
+_EMPTY_PONG = b"\x8a\x80"
+
 
 class WSInbound:
     """One server-side connection's inbound half, after the opening handshake."""
@@ -127,6 +133,8 @@ class WSInbound:
             self.finished = True
             return [PeerGone()]
         self.last_received = self._clock()
+        if self._conn is None and len(data) == 6 and data[:2] == _EMPTY_PONG:
+            return []  # the answer to a heartbeat's ping, read whole at rest: nothing to check
         conn = self._conn or Connection(ConnectionType.SERVER)
         conn.receive_data(data)
         out = self._events(conn)

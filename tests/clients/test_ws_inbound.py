@@ -7,7 +7,7 @@ import os
 import struct
 
 from wsproto.connection import Connection, ConnectionType
-from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
+from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
 
 from spotlight.clients.ws_inbound import (
     Message,
@@ -154,3 +154,22 @@ def test_the_parser_is_released_at_rest_and_messages_split_anywhere_still_arrive
         Message("fragmented"),
         Message(b"\x00\x01"),
     ]
+
+
+def test_the_answer_to_a_heartbeat_ping_only_moves_the_last_heard_time() -> None:
+    t = [0.0]
+    w = WSInbound(1000, lambda: t[0])
+    c = client()
+    pong = c.send(Pong(b""))
+    assert len(pong) == 6  # masked, no payload: the heartbeat's answer, taken without wsproto
+    t[0] = 5.0
+    assert w.feed(pong) == [] and w.last_received == 5.0 and w._conn is None
+    # The same pong split across reads, one with a payload, or one followed by a message in
+    # the same read: all through wsproto, with the same outcome.
+    t[0] = 6.0
+    assert w.feed(pong[:3]) == [] and w.feed(pong[3:]) == [] and w.last_received == 6.0
+    assert w.feed(c.send(Pong(b"abc"))) == []
+    assert w.feed(pong + c.send(TextMessage("after"))) == [Message("after")]
+    # A frame that looks like one but is unmasked is still refused.
+    (event,) = w.feed(bytes((0x8A, 0x00)) + b"\0\0\0\0")
+    assert isinstance(event, Violation) and event.reason == "protocol-error"

@@ -19,6 +19,7 @@ import trio
 from support import RunningServer, running_server, wait_for
 from websockets.trio.client import connect as websockets_connect
 from ws_raw import RawWS, masked, read_response_head, upgrade_request
+from wsproto.events import Ping, TextMessage
 
 from spotlight.clients.socket_stream import STALL_GRACE_S
 
@@ -158,6 +159,35 @@ async def test_a_peer_that_never_answers_pings_is_closed_as_idle(no_tracebacks: 
         with trio.fail_after(10):
             close = await ws.until_closed()
         assert close.code == 4010 and ws.pings >= 2
+
+
+async def test_the_heartbeat_ping_follows_its_message_and_keeps_the_client_in_its_group(
+    no_tracebacks: None,
+) -> None:
+    # At 1,000 clients a heartbeat pings them all at once: the ping must ride the group's
+    # pass (right after the client's heartbeat message) rather than take every client out of
+    # its shared-chunk group, and the answering pongs (6 bytes each) keep the peer alive.
+    async with running_server(heartbeat_s=0.2) as srv:
+        ws = await RawWS.connect(srv.url)
+        await ws.send_json({"type": "subscribe", "channels": ["regime:update"]})
+        kinds: list[str] = []
+        with trio.fail_after(10):
+            while kinds.count("ping") < 5:
+                data = await ws.stream.receive_some(65536)
+                assert data, "the server closed the connection"
+                ws.parser.receive_data(data)
+                for event in ws.parser.events():
+                    if isinstance(event, Ping):
+                        kinds.append("ping")
+                        await ws.send_raw(masked(0xA, event.payload))
+                    elif isinstance(event, TextMessage):
+                        kinds.append(orjson.loads(event.data)["type"])
+        assert kinds[0] == "snapshot"
+        assert all(kinds[i - 1] == "heartbeat" for i, k in enumerate(kinds) if k == "ping")
+        assert kinds.count("heartbeat") >= 5
+        stats = srv.service.clients.groups.stats()
+        assert stats["members"] == 1 and stats["leaves"] == 0, stats
+        assert await ws_sessions(srv) == 1  # answered pings: never closed as idle
 
 
 async def test_half_closed_and_vanished_peers_are_cleaned_up(no_tracebacks: None) -> None:
