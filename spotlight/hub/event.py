@@ -6,13 +6,18 @@ frames are never masked, and permessage-deflate is declined, so the same bytes a
 every client). Fan-out hands the same object to every inbox, so delivering an event to 1,000
 clients costs 1,000 pointer appends, not 1,000 encodings (centrifuge's broadcastPublication
 does the same for the same reason).
+
+It is a ``msgspec.Struct`` with ``gc=False``: it holds only ints, strings, bytes and a float,
+so it can never be part of a reference cycle, and the cyclic garbage collector need never
+visit it. The history holds up to 50,000 of them; as tracked objects they filled the young
+generation and each young collection paused the event loop for 25-55 ms at 1,000 clients.
 """
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
+import msgspec
 import orjson
 
 __all__ = ["Event", "encode_event", "format_event_id", "frame_event", "ws_frame"]
@@ -38,8 +43,7 @@ def format_event_id(epoch: str, seq: int) -> str:
     return f"{epoch}:{seq}"
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(msgspec.Struct, frozen=True, gc=False):
     seq: int
     type: str  # wire event name: "tick", "quote", "bar:update", "bar:close", ...
     topic: str  # routing key: "tick:SPY", "bar:SPY:1m", ...
