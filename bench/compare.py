@@ -92,14 +92,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--client-procs", type=int, default=1, help="client processes (default 1)")
     p.add_argument("--wave", type=int, default=200, help="connections per wave (default 200)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every server/transport this many times per workload, interleaved (A B A B,\n"
+        "so a slow spell of a shared host falls on both); the table shows each one's median\n"
+        "round by CPU per event and lists every round's (default 1)",
+    )
     p.add_argument("--no-idle", action="store_true", help="skip the idle-RSS runs")
     p.add_argument("--out", default=None, help="JSON results (default bench/results/compare-*)")
     a = p.parse_args(argv)
     a.rates = _rates(a.rates, "--rates")
     a.bursty_rates = _rates(a.bursty_rates, "--bursty-rates")
     a.targets = _targets(a.only)
-    if a.clients < 1 or a.window <= 0 or a.client_procs < 1:
-        p.error("--clients and --client-procs must be >= 1 and --window > 0")
+    if a.clients < 1 or a.window <= 0 or a.client_procs < 1 or a.rounds < 1:
+        p.error("--clients, --client-procs and --rounds must be >= 1 and --window > 0")
     return a
 
 
@@ -298,7 +306,7 @@ def main(argv: list[str] | None = None) -> None:
     client_program("c")  # build and self-test the clients before anything starts
     versions = install({impl for impl, _ in a.targets})
     workloads = [(r, SMOOTH_MS) for r in a.rates] + [(r, BURSTY_MS) for r in a.bursty_rates]
-    runs = len(workloads) * len(a.targets) + (0 if a.no_idle else len(a.targets))
+    runs = len(workloads) * len(a.targets) * a.rounds + (0 if a.no_idle else len(a.targets))
     each = a.window + a.warmup + 6
     print(
         f"{runs} runs, about {runs * each / 60:.0f} min; {a.clients} clients, "
@@ -314,10 +322,11 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {r['kb_per_connection']} KB/connection", file=sys.stderr)
     rows = []
     for rate, burst_ms in workloads:
-        for impl, tr in a.targets:
+        for rnd, (impl, tr) in ((r, t) for r in range(1, a.rounds + 1) for t in a.targets):
             label = f"R={rate:g}" + (f", {burst_ms} ms bursts" if burst_ms > 1 else "")
-            print(f"{label}: {impl} {tr}", file=sys.stderr)
-            row = {"impl": impl, "transport": tr, "rate": rate, "burst_ms": burst_ms}
+            of = f" (round {rnd} of {a.rounds})" if a.rounds > 1 else ""
+            print(f"{label}: {impl} {tr}{of}", file=sys.stderr)
+            row = {"impl": impl, "transport": tr, "rate": rate, "burst_ms": burst_ms, "round": rnd}
             row.update(_guarded(f"{impl} {tr}", run_load, a, impl, tr, rate, burst_ms))
             rows.append(row)
             if "error" not in row:
