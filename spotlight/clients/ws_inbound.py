@@ -34,6 +34,7 @@ __all__ = [
     "PingReceived",
     "Violation",
     "WSInbound",
+    "discard_parser",
 ]
 
 
@@ -138,7 +139,11 @@ class WSInbound:
         conn = self._conn or Connection(ConnectionType.SERVER)
         conn.receive_data(data)
         out = self._events(conn)
-        self._conn = None if self.finished or (_at_rest(conn) and not self._parts) else conn
+        if self.finished or (_at_rest(conn) and not self._parts):
+            discard_parser(conn)
+            self._conn = None
+        else:
+            self._conn = conn
         return out
 
     def _events(self, conn: Connection) -> list[Inbound]:
@@ -200,6 +205,23 @@ def _at_rest(conn: Connection) -> bool:
         )
     except AttributeError:
         return False
+
+
+def discard_parser(conn: Connection | None) -> None:
+    """Free a wsproto ``Connection`` now rather than at the next cyclic collection.
+
+    Its frame parser holds a generator that holds the parser: a reference cycle, ~1.7 KB each,
+    two per WebSocket (the handshake's, the first message's) that only the cyclic GC would free,
+    which with the server's thresholds can be minutes later (runtime/gc_policy.py). Closing the
+    generator breaks the cycle. Reads wsproto's internals: if they change shape, nothing is
+    done and the collector frees it as before."""
+    if conn is None:
+        return
+    try:
+        parse_more = conn._proto._parse_more
+    except AttributeError:
+        return
+    parse_more.close()
 
 
 def _join(parts: list[str | bytes]) -> str | bytes:

@@ -35,7 +35,7 @@ from spotlight.auth.access import RequestView
 from spotlight.clients.socket_stream import STALL_GRACE_S, send_all, stream_to_socket
 from spotlight.clients.stream import Stream
 from spotlight.clients.ws_connection import WSConnection
-from spotlight.clients.ws_inbound import WSInbound
+from spotlight.clients.ws_inbound import WSInbound, discard_parser
 from spotlight.config import Settings
 from spotlight.engine.feed import Feed
 from spotlight.protocol.close import close_reason
@@ -177,6 +177,7 @@ async def _upgrade(
         await send_all(sock, error_response(err, extra))
         return None
     accept = handshake.send(AcceptConnection(extensions=[]))
+    discard_parser(handshake.connection)  # ours is WSInbound's (clients/ws_inbound.py)
     peer = peer_address(sock)
     query = dict(parse_qsl(head.query, keep_blank_values=True))
     denial = service.access.check(

@@ -8,6 +8,7 @@ real client sends.
 
 from __future__ import annotations
 
+import gc
 import logging
 import socket
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from support import RunningServer, running_server, wait_for
 from websockets.trio.client import connect as websockets_connect
 from ws_raw import RawWS, masked, read_response_head, upgrade_request
 from wsproto.events import Ping, TextMessage
+from wsproto.frame_protocol import FrameProtocol
 
 from spotlight.clients.socket_stream import STALL_GRACE_S
 
@@ -188,6 +190,27 @@ async def test_the_heartbeat_ping_follows_its_message_and_keeps_the_client_in_it
         stats = srv.service.clients.groups.stats()
         assert stats["members"] == 1 and stats["leaves"] == 0, stats
         assert await ws_sessions(srv) == 1  # answered pings: never closed as idle
+
+
+async def test_a_connection_leaves_no_parser_for_the_cyclic_gc() -> None:
+    # The handshake's wsproto parser and the one that read the subscribe are reference
+    # cycles; both must be freed when released (nothing else needs them once the subscribe is
+    # read), not left as garbage until a collection that the server's GC policy makes rare.
+    async with running_server() as srv:
+        gc.collect()
+        gc.disable()  # no collection may free them before we look
+        try:
+            ws = await RawWS.connect(srv.url)
+            await ws.send_json(SUBSCRIBE)
+            assert (await ws.next())["type"] == "snapshot"
+            servers = [
+                o
+                for o in gc.get_objects()
+                if isinstance(o, FrameProtocol) and not o.client  # the client's is RawWS's
+            ]
+        finally:
+            gc.enable()
+        assert servers == []
 
 
 async def test_half_closed_and_vanished_peers_are_cleaned_up(no_tracebacks: None) -> None:
