@@ -40,6 +40,15 @@ class Settings:
     tcp_user_timeout_ms: int = 15_000
     # Graceful shutdown: streaming clients are told to reconnect, then connections get this long.
     shutdown_grace_s: float = 5.0
+    # Open connections in all (0: the process's file-descriptor limit less a reserve, so
+    # accept never runs out) and from one client address (0: no per-address cap). At a cap
+    # the oldest idle connection makes room; with none, the new one gets a JSON 503/429.
+    max_connections: int = 0
+    max_connections_per_address: int = 256
+    # A request head (and a request body) must arrive within this long; an idle keep-alive
+    # connection is closed after keepalive_s.
+    request_timeout_s: float = 10.0
+    keepalive_s: float = 75.0
 
     # Market simulator (the default source when MASSIVE_API_KEY is unset).
     seed: int = 7
@@ -124,6 +133,9 @@ class Settings:
     # /api/metrics: a bearer token, and networks allowed without one.
     metrics_token: str | None = field(default=None, repr=False)
     metrics_networks: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    # PIN checks (scrypt, ~35 ms of CPU each) per second for the whole server, beyond the
+    # per-address lockout; past it a login gets 429 busy before any hashing.
+    pin_checks_per_s: float = 5.0
     # Lifetime of a stream token (for SSE/WebSocket where a cookie cannot be sent): it is
     # only checked when a stream connects, so it can be short.
     stream_token_ttl_s: float = 120.0
@@ -170,6 +182,26 @@ class Settings:
             ),
             shutdown_grace_s=_get(
                 env, "SPOTLIGHT_SHUTDOWN_GRACE_S", d.shutdown_grace_s, float, lambda v: v >= 0
+            ),
+            max_connections=_get(
+                env, "SPOTLIGHT_MAX_CONNECTIONS", d.max_connections, int, lambda v: v >= 0
+            ),
+            max_connections_per_address=_get(
+                env,
+                "SPOTLIGHT_MAX_CONNECTIONS_PER_ADDRESS",
+                d.max_connections_per_address,
+                int,
+                lambda v: v >= 0,
+            ),
+            request_timeout_s=_get(
+                env,
+                "SPOTLIGHT_REQUEST_TIMEOUT_S",
+                d.request_timeout_s,
+                float,
+                lambda v: 0.5 <= v <= 300,
+            ),
+            keepalive_s=_get(
+                env, "SPOTLIGHT_KEEPALIVE_S", d.keepalive_s, float, lambda v: 1 <= v <= 3600
             ),
             seed=_get(env, "SPOTLIGHT_SEED", d.seed, int, lambda v: True),
             symbols=symbols,
@@ -264,6 +296,13 @@ class Settings:
             metrics_networks=_list(env["SPOTLIGHT_METRICS_NETWORKS"])
             if "SPOTLIGHT_METRICS_NETWORKS" in env
             else d.metrics_networks,
+            pin_checks_per_s=_get(
+                env,
+                "SPOTLIGHT_PIN_CHECKS_PER_S",
+                d.pin_checks_per_s,
+                float,
+                lambda v: 0.1 <= v <= 1000,
+            ),
             stream_token_ttl_s=_get(
                 env,
                 "SPOTLIGHT_STREAM_TOKEN_TTL_S",

@@ -241,6 +241,21 @@ class _HubBackendCollector(Collector):
         )
 
 
+class _ConnectionCollector(Collector):
+    def __init__(self, source: Callable[[], dict[str, int]]) -> None:
+        self._source = source  # {state: open connections}
+
+    def collect(self) -> Iterator[Metric]:
+        g = GaugeMetricFamily(
+            "spotlight_open_connections",
+            "Open TCP connections by state (head, http, idle, stream)",
+            labels=["state"],
+        )
+        for state, n in sorted(self._source().items()):
+            g.add_metric([state], n)
+        yield g
+
+
 class Metrics:
     def __init__(self) -> None:
         # No "<name>_created" series: prometheus-client exports one per counter, histogram and
@@ -372,6 +387,44 @@ class Metrics:
             "Answer audio not sent because the client's outbound buffer was full",
             registry=r,
         )
+        # The connection layer (clients/connections.py, runtime/boundary.py).
+        self.connection_failures = Counter(
+            "spotlight_connection_failures_total",
+            "Connections ended by an exception at their failure boundary, by endpoint (head, "
+            "http, sse, ws, voice, refused) and kind (reset, timeout, closed: the peer or "
+            "network went away; error: a bug, logged with its traceback)",
+            ["endpoint", "kind"],
+            registry=r,
+        )
+        self.connections_refused = Counter(
+            "spotlight_connections_refused_total",
+            "New connections refused, by reason (total: SPOTLIGHT_MAX_CONNECTIONS reached with "
+            "no idle connection to close; address: SPOTLIGHT_MAX_CONNECTIONS_PER_ADDRESS)",
+            ["reason"],
+            registry=r,
+        )
+        self.connections_evicted = Counter(
+            "spotlight_connections_evicted_total",
+            "Idle connections closed to make room for a new one at a connection cap, by the "
+            "state they were in (head: no complete request yet; idle: keep-alive between "
+            "requests)",
+            ["state"],
+            registry=r,
+        )
+        self.accept_errors = Counter(
+            "spotlight_accept_errors_total",
+            "accept() failures on the listening socket, by errno name (EMFILE: out of file "
+            "descriptors)",
+            ["errno"],
+            registry=r,
+        )
+        self.pin_checks = Counter(
+            "spotlight_pin_checks_total",
+            "PIN login attempts, by outcome (ok, bad_pin, locked_out, busy: refused by the "
+            "global rate of PIN checks)",
+            ["outcome"],
+            registry=r,
+        )
 
     def count_massive_request(self, record: RequestRecord) -> None:
         status = str(record.status) if record.status is not None else "none"
@@ -400,6 +453,10 @@ class Metrics:
     def watch_hub_backend(self, stats: Callable[[], dict[str, object]]) -> None:
         """Export the Redis backend's counters and state (read at scrape time)."""
         self.registry.register(_HubBackendCollector(stats))
+
+    def watch_connections(self, source: Callable[[], dict[str, int]]) -> None:
+        """Export the open connections by state (read from the connection table at scrape)."""
+        self.registry.register(_ConnectionCollector(source))
 
     def watch_actors(self, source: Callable[[], Iterable[tuple[str, int]]]) -> None:
         """Export restarts per supervised actor, read from the actor tree at scrape time."""

@@ -24,31 +24,40 @@ connections close, and whatever is left gets ``shutdown_grace_s`` before it is c
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import trio
 from hypercorn.config import Config
+from hypercorn.events import Updated
 from hypercorn.trio.lifespan import Lifespan
 from hypercorn.trio.tcp_server import TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState, LifespanState
 from hypercorn.utils import wrap_app
 
+from spotlight.clients.connections import Connection, ConnectionTable, Refusal
 from spotlight.protocol.http_head import MAX_HEAD_BYTES, RequestHead, head_end, parse_head
+from spotlight.runtime.boundary import contain
 from spotlight.service import SpotlightService
 from spotlight.web.app import WS_ENDPOINTS, SpotlightApp
 from spotlight.web.sse_socket import serve_sse_socket
 from spotlight.web.stream_request import SSE_PATH
 from spotlight.web.ws_socket import serve_ws_socket
+from spotlight.web.ws_voice import VOICE_PATH
 
 __all__ = ["PrefixedStream", "TakeoverStream", "listen_socket", "serve"]
 
 log = logging.getLogger(__name__)
 
-# A client gets this long to send its first request head (slowloris bound).
-HEAD_TIMEOUT_S = 10.0
+# Refused connections draining their answer at once, and for how long each may.
+MAX_REFUSING = 64
+REFUSAL_DRAIN_S = 1.0
+# accept() errors that mean "out of resources" rather than a broken listener.
+_ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
 
 def listen_socket(
@@ -79,7 +88,8 @@ def hypercorn_config(service: SpotlightService) -> Config:
     config.graceful_timeout = service.settings.shutdown_grace_s
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
-    config.keep_alive_timeout = 75
+    # Fires now that a response's last send is shielded (web/http_guard.finish_shielded).
+    config.keep_alive_timeout = service.settings.keepalive_s
     config.backlog = service.settings.backlog
     # Every WebSocket endpoint runs on the raw path (web/ws_socket.py), which pings, bounds
     # messages and closes dead peers itself; these only matter if one ever reached hypercorn.
@@ -127,8 +137,11 @@ class TakeoverStream(PrefixedStream):
     gives hypercorn an EOF, so its connection task ends as after any client close.
     """
 
-    def __init__(self, stream: trio.SocketStream, prefix: bytes) -> None:
+    def __init__(
+        self, stream: trio.SocketStream, prefix: bytes, conn: Connection | None = None
+    ) -> None:
         super().__init__(stream, prefix)
+        self.conn = conn  # its entry in the connection table
         self._taken = False
         self._reading: trio.CancelScope | None = None
         self._idle = trio.Event()  # no hypercorn read in flight
@@ -190,6 +203,8 @@ class _Router:
         self.lifespan_state: LifespanState = {}
         # hypercorn's keep-alive connections by peer address, for WebSocket take-overs.
         self._kept: dict[tuple[str, int], TakeoverStream] = {}
+        self.table = service.connections
+        self.refusing = [0]  # refusals draining right now
 
     async def take_over(self, peer: tuple[str, int], head: RequestHead, path: str) -> bool:
         """Serve a WebSocket upgrade that arrived on a hypercorn connection on the raw path.
@@ -198,8 +213,12 @@ class _Router:
         if kept is None:
             return False
         sock = await kept.take()
+        if kept.conn is not None:
+            self.table.set_state(kept.conn, "stream")
+        endpoint = WS_ENDPOINTS[path]
         try:
-            await serve_ws_socket(self.service, sock, head, WS_ENDPOINTS[path])
+            with contain(lambda: (_endpoint_name(path), peer[0]), self.table.report):
+                await serve_ws_socket(self.service, sock, head, endpoint)
         finally:
             trio.lowlevel.notify_closing(sock)
             sock.close()
@@ -207,17 +226,33 @@ class _Router:
         return True
 
     async def handle(self, stream: trio.SocketStream) -> None:
-        # Routing returns the connection's coroutine, not yet started: nothing of the
-        # request (the head's bytes, the parsed head) is held here while it runs.
-        serve = await self._route(stream)
-        if serve is not None:
-            await serve
+        """One connection, from accept to close: admitted against the caps, then routed and
+        served behind its failure boundary (runtime/boundary.py), so nothing it raises
+        reaches the server; an eviction cancels it."""
+        address = _peer_host(stream)
+        admitted = self.table.admit(address)
+        if isinstance(admitted, Refusal):
+            await _refuse(stream, admitted, self.refusing)
+            return
+        conn = admitted
+        try:
+            with conn.scope, contain(conn.describe, self.table.report):
+                # Routing returns the connection's coroutine, not yet started: nothing of the
+                # request (the head's bytes, the parsed head) is held here while it runs.
+                serve = await self._route(stream, conn)
+                if serve is not None:
+                    await serve
+        finally:
+            self.table.release(conn)
+            if conn.state == "evicted":
+                with trio.CancelScope(shield=True), trio.move_on_after(1):
+                    await stream.aclose()
 
-    async def _route(self, stream: trio.SocketStream) -> Awaitable[None] | None:
+    async def _route(self, stream: trio.SocketStream, conn: Connection) -> Awaitable[None] | None:
         buf = bytearray()
         end = -1
         try:
-            with trio.move_on_after(HEAD_TIMEOUT_S):
+            with trio.move_on_after(self.service.settings.request_timeout_s):
                 while end < 0 and len(buf) <= MAX_HEAD_BYTES:
                     data = await stream.receive_some(MAX_HEAD_BYTES)
                     if not data:
@@ -233,24 +268,32 @@ class _Router:
             return None
         head = parse_head(bytes(buf[:end])) if end > 0 else None
         if head is not None and head.path == SSE_PATH and end == len(buf):
+            self._routed(conn, "sse", "stream")
             return serve_sse_socket(self.service, stream, head)
         if head is not None and head.path in WS_ENDPOINTS:
+            self._routed(conn, _endpoint_name(head.path), "stream")
             return self._serve_ws(stream, head, bytes(buf[:end]), bytes(buf[end:]))
-        return self._serve_http(stream, bytes(buf))
+        self._routed(conn, "http", "http")
+        return self._serve_http(stream, bytes(buf), conn)
 
-    async def _serve_http(self, stream: trio.SocketStream, prefix: bytes) -> None:
-        kept = TakeoverStream(stream, prefix)
+    def _routed(self, conn: Connection, endpoint: str, state: str) -> None:
+        conn.endpoint = endpoint
+        self.table.set_state(conn, state)
+
+    async def _serve_http(self, stream: trio.SocketStream, prefix: bytes, conn: Connection) -> None:
+        kept = TakeoverStream(stream, prefix, conn)
         del prefix  # kept holds it until hypercorn has read it
         peer = _peer(stream)
         if peer is not None:
             self._kept[peer] = kept
         try:
-            server = TCPServer(
+            server = _TCPServer(
                 self.app,
                 self.config,
                 self.context,
                 ConnectionState(self.lifespan_state.copy()),
-                kept,  # type: ignore[arg-type]
+                kept,
+                on_idle=lambda idle: self.table.set_state(conn, "idle" if idle else "http"),
             )
             await server.run()
         finally:
@@ -269,11 +312,50 @@ class _Router:
             serve = serve_ws_socket(self.service, sock, head, endpoint, raw=raw, trailing=trailing)
             del head, raw, trailing  # the stream's coroutine drops them once the upgrade is done
             await serve
-        except OSError:
-            pass  # the peer went away mid-write: cleanup has run, nothing to report
         finally:
             trio.lowlevel.notify_closing(sock)
             sock.close()
+
+
+class _TCPServer(TCPServer):
+    """hypercorn's connection handler, telling the connection table when the connection is
+    idle (keep-alive, between requests: evictable at a cap) or serving a request."""
+
+    def __init__(self, *args: Any, on_idle: Callable[[bool], None]) -> None:
+        super().__init__(*args)
+        self._on_idle = on_idle
+
+    async def protocol_send(self, event: Any) -> None:
+        if isinstance(event, Updated):
+            self._on_idle(event.idle)
+        await super().protocol_send(event)
+
+
+def _endpoint_name(path: str) -> str:
+    """The failure metrics' endpoint label of a WebSocket path."""
+    return "voice" if path == VOICE_PATH else "ws"
+
+
+async def _refuse(stream: trio.SocketStream, refusal: Refusal, refusing: list[int]) -> None:
+    """Tell a connection it was not admitted, without waiting on it: one non-blocking send
+    (a fresh socket's buffer has room), our FIN, then a short drain so the close does not
+    reset the answer away. At most ``MAX_REFUSING`` drain at once; past that, a plain close."""
+    sock = stream.socket
+    try:
+        await sock.send(refusal.response())
+        sock.shutdown(socket.SHUT_WR)
+        if refusing[0] < MAX_REFUSING:
+            refusing[0] += 1
+            try:
+                with trio.move_on_after(REFUSAL_DRAIN_S):
+                    while await sock.recv(4096):
+                        pass
+            finally:
+                refusing[0] -= 1
+    except OSError:
+        pass
+    finally:
+        sock.close()
 
 
 async def serve(
@@ -303,7 +385,9 @@ async def serve(
                 await lifespan.wait_for_startup()
                 async with trio.open_nursery() as connections:
                     accepting = trio.CancelScope()
-                    connections.start_soon(_accept, listener, router.handle, connections, accepting)
+                    connections.start_soon(
+                        _accept, listener, router.handle, connections, accepting, router.table
+                    )
                     task_status.started(url)
                     if shutdown_trigger is None:
                         await trio.sleep_forever()
@@ -324,6 +408,14 @@ async def serve(
             root.cancel_scope.cancel()
 
 
+def _peer_host(stream: trio.SocketStream) -> str:
+    try:
+        peer = stream.socket.getpeername()
+    except OSError:
+        return "?"
+    return str(peer[0]) if isinstance(peer, tuple) else str(peer or "local")
+
+
 def _peer(stream: trio.SocketStream) -> tuple[str, int] | None:
     try:
         host, port = stream.socket.getpeername()[:2]
@@ -337,8 +429,21 @@ async def _accept(
     handler: Callable[[trio.SocketStream], Awaitable[None]],
     nursery: trio.Nursery,
     scope: trio.CancelScope,
+    table: ConnectionTable,
 ) -> None:
-    # serve_listeners retries EMFILE/ENFILE/ENOBUFS/ENOMEM after 100 ms and runs each
-    # connection in ``nursery``, so connections outlive the accept loop's cancellation.
+    """Accept connections into ``nursery`` (so they outlive this loop's cancellation). When
+    accept runs out of descriptors or memory, the oldest idle connection is closed to make
+    room, the failure is counted and logged at most every 10 s (never a storm), and the loop
+    waits 100 ms before trying again."""
     with scope:
-        await trio.serve_listeners(handler, [listener], handler_nursery=nursery)
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                if exc.errno not in _ACCEPT_CAPACITY_ERRNOS:
+                    raise
+                table.accept_failed(exc)
+                table.evict_idle()
+                await trio.sleep(0.1)
+                continue
+            nursery.start_soon(handler, stream)

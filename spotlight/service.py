@@ -26,6 +26,7 @@ import trio
 
 from spotlight.analytics.channels import CHANNELS
 from spotlight.auth.access import Access
+from spotlight.clients.connections import ConnectionTable, default_max_connections
 from spotlight.clients.flusher import Flusher
 from spotlight.clients.session import ClientRegistry
 from spotlight.config import Settings
@@ -82,6 +83,13 @@ class SpotlightService:
         self.restart_policy = restart_policy or RestartPolicy(max_restarts=3, window_s=60.0)
         self.clock: WallClock = clock or SystemClock()
         self.metrics = Metrics()
+        # Every open TCP connection: caps, eviction, failure reports (clients/connections.py).
+        self.connections = ConnectionTable(
+            settings.max_connections
+            or default_max_connections(resource.getrlimit(resource.RLIMIT_NOFILE)[0]),
+            settings.max_connections_per_address,
+            self.metrics,
+        )
         self.node_id = settings.node_id or new_node_id(socket.gethostname(), os.getpid())
         # The Redis backend (docs/scaling.md) when SPOTLIGHT_REDIS_URL is set; else the hub's
         # own memory backend. With Redis the epoch below is a placeholder: the stream's epoch
@@ -351,7 +359,7 @@ class SpotlightService:
         market = MarketSupervisor(
             self.pipeline, source, self.source_reason, self.restart_policy, self.analytics
         )
-        flusher = Flusher()
+        flusher = Flusher(lambda exc: self.connections.report("stream", "error", "?", [exc]))
         self.tree.state = "running"
         inputs_done = trio.Event()
         if self.recorder is not None:
@@ -453,6 +461,7 @@ class SpotlightService:
                 **(self.source.diag() if self.source is not None else {}),
             },
             "access": self.access.diag(),
+            "connections": self.connections.stats(),
             "uptimeS": round(self.uptime_s(), 3),
             "ready": self.ready,
             "shuttingDown": self.shutting_down,

@@ -69,6 +69,7 @@ PURE = [
     "auth/networks.py",
     "auth/origin.py",
     "auth/pin.py",
+    "auth/rate.py",
     "auth/tokens.py",
     "auth/access.py",
     "recording/codec.py",

@@ -7,6 +7,7 @@ from an injected clock). Each module has one job:
 - ``keys``: the signing secret, configured or persisted once so sessions survive restarts.
 - ``tokens``: signed, expiring session values and stream tokens (``Signer``).
 - ``lockout``: growing per-address lockout after wrong PINs, bounded memory.
+- ``rate``: a token bucket (the global rate of PIN checks).
 - ``origin``: the Origin check for state-changing requests and WebSocket upgrades.
 - ``networks``: network allow-lists (metrics) and per-client keys.
 - ``cookies``: the session cookie's attributes, decided once (``decide_mode``), and parsing.
@@ -27,6 +28,7 @@ from spotlight.auth.lockout import Lockout
 from spotlight.auth.networks import LOOPBACK, NetworkAllowList, client_key, parse_address
 from spotlight.auth.origin import OriginPolicy, normalize_origin
 from spotlight.auth.pin import PinCheck, generate_pin, hash_pin, validate_pin, verify_pin
+from spotlight.auth.rate import TokenBucket
 from spotlight.auth.tokens import (
     DEFAULT_SESSION_TTL_S,
     DEFAULT_STREAM_TOKEN_TTL_S,
@@ -55,6 +57,7 @@ __all__ = [
     "RequestView",
     "SessionCheck",
     "Signer",
+    "TokenBucket",
     "TokenCheck",
     "clear_cookie_header",
     "client_key",

@@ -44,6 +44,7 @@ from spotlight.auth.lockout import Lockout
 from spotlight.auth.networks import NetworkAllowList, client_key
 from spotlight.auth.origin import OriginPolicy
 from spotlight.auth.pin import PinCheck, generate_pin
+from spotlight.auth.rate import TokenBucket
 from spotlight.auth.tokens import Signer
 from spotlight.config import ConfigError, Settings
 
@@ -111,6 +112,10 @@ class Access:
         self.metrics_token = settings.metrics_token
         self.stream_token_ttl_s = settings.stream_token_ttl_s
         self.lockout = Lockout(monotonic)
+        # Every PIN check costs ~35 ms of CPU (scrypt): bounded for the whole server too.
+        self.pin_rate = TokenBucket(
+            settings.pin_checks_per_s, max(1.0, 2 * settings.pin_checks_per_s), monotonic
+        )
         self.generated_pin: str | None = None
         self.pin: PinCheck | None = None
         self.signer: Signer | None = None
@@ -208,13 +213,41 @@ class Access:
 
     # -- login, logout, tokens ------------------------------------------------------------
     def login(self, client: str | None, pin: object) -> LoginOutcome:
-        assert self.pin is not None and self.signer is not None
-        # An IPv6 host controls its whole /64: count it as one client (client_key).
-        who = client_key(client)
-        wait = self.lockout.retry_after(who)
+        """The whole login as one synchronous step (the PIN hashed on the caller's thread).
+        The web route uses the three steps below instead, with the hash in a worker thread."""
+        early = self.login_precheck(client)
+        if early is not None:
+            return early
+        return self.login_result(client, self.pin_matches(pin))
+
+    def login_precheck(self, client: str | None) -> LoginOutcome | None:
+        """Before any hashing: the address's lockout, then the global rate of PIN checks.
+        None: go ahead and check the PIN (``pin_matches``), then call ``login_result``."""
+        assert self.pin is not None
+        wait = self.lockout.retry_after(client_key(client))
         if wait > 0:
             return LoginOutcome(False, denial=_locked(wait), retry_after_s=wait)
-        if isinstance(pin, str) and self.pin.matches(pin):
+        if not self.pin_rate.take():
+            wait = max(1.0, self.pin_rate.wait_s())
+            return LoginOutcome(
+                False,
+                denial=Denial(
+                    429, "busy", "too many PIN logins on this server right now; retry shortly"
+                ),
+                retry_after_s=wait,
+            )
+        return None
+
+    def pin_matches(self, pin: object) -> bool:
+        """The expensive part (scrypt, ~35 ms): safe to run in a worker thread."""
+        assert self.pin is not None
+        return isinstance(pin, str) and self.pin.matches(pin)
+
+    def login_result(self, client: str | None, ok: bool) -> LoginOutcome:
+        assert self.signer is not None
+        # An IPv6 host controls its whole /64: count it as one client (client_key).
+        who = client_key(client)
+        if ok:
             self.lockout.success(who)
             value = self.signer.issue_session(self.cookies.max_age_s)
             return LoginOutcome(True, set_cookie=set_cookie_header(self.cookies, value))
@@ -245,6 +278,11 @@ class Access:
             "auth": "pin" if self.enabled else "off",
             "cookieMode": self.mode,
             "lockout": self.lockout.stats(),
+            "pinChecks": {
+                "perSecond": self.pin_rate.rate,
+                "checked": self.pin_rate.taken,
+                "refusedBusy": self.pin_rate.refused,
+            },
             "cors": sorted(self.cors_origins),
         }
         if not self.enabled:

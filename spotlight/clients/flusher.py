@@ -20,6 +20,7 @@ reschedule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import trio
@@ -35,23 +36,43 @@ class Flushable(Protocol):
 
     def flush(self) -> None: ...
 
+    def close(self, reason: str, *, dropped: bool = False) -> None: ...
+
 
 class FlushScheduler(Protocol):
-    """What a flushable asks of the flusher: visit me on the next pass."""
+    """What a flushable asks of the flusher: visit me on the next pass; and what a group
+    tells it when writing to one of its members raised (``failed``)."""
 
     def mark(self, item: Flushable, /) -> None: ...
 
+    def failed(self, item: Flushable, exc: BaseException, /) -> None: ...
+
 
 class Flusher:
-    def __init__(self) -> None:
+    """``on_failure`` hears of a client whose visit raised (its chunk could not be built or
+    written): that client is closed with ``internal-error`` and the pass goes on, since a
+    visit runs one client's stream code and its failure is that client's, not the flusher's.
+    Everything a client sent was validated and encoded in its own task before it could get
+    here (web/ws_prices.py, clients/stream_queue.py); this is the net under our own bugs."""
+
+    def __init__(self, on_failure: Callable[[BaseException], None] | None = None) -> None:
+        self._on_failure = on_failure
         self._dirty: list[Flushable] = []
         self._parking = Parking()
         self.passes = 0
         self.visits = 0
+        self.failures = 0
 
     def mark(self, item: Flushable, /) -> None:
         self._dirty.append(item)
         self._parking.wake()
+
+    def failed(self, item: Flushable, exc: BaseException, /) -> None:
+        """Writing for ``item`` raised: close it (``internal-error``) and report it."""
+        self.failures += 1
+        item.close("internal-error")
+        if self._on_failure is not None:
+            self._on_failure(exc)
 
     async def run(
         self, node: ActorNode, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -60,6 +81,7 @@ class Flusher:
             "passes": self.passes,
             "visits": self.visits,
             "dirty": len(self._dirty),
+            "failures": self.failures,
         }
         task_status.started()
         while True:
@@ -71,4 +93,7 @@ class Flusher:
             self.passes += 1
             self.visits += len(batch)
             for item in batch:
-                item.flush()
+                try:
+                    item.flush()
+                except Exception as exc:  # one client's failure ends that client only
+                    self.failed(item, exc)

@@ -24,7 +24,6 @@ waits for the peer's close frame, as RFC 6455 asks), bounded by the same grace.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -55,8 +54,9 @@ async def stream_to_socket(
 
     ``sock`` is connected and non-blocking; the caller closes it. The stream may already be
     subscribed (SSE: its prelude goes out with ``head``) or subscribe later (a WebSocket,
-    on its client's command). Raises ``OSError`` when the peer vanishes mid-write (after
-    cleanup: the stream is always finished).
+    on its client's command). When the peer vanishes (a reset, a broken pipe) the error
+    propagates, possibly as an ExceptionGroup, after cleanup (the stream is always
+    finished): the connection's failure boundary (runtime/boundary.py) stops and counts it.
     """
     scope = trio.CancelScope()
     inbox = stream.session.inbox
@@ -80,11 +80,10 @@ async def stream_to_socket(
                 nursery.start_soon(
                     _read, reader or until_peer_closes, sock, stream, nursery, read_done
                 )
-                # Caught here, inside the nursery: escaping it, the error would arrive as an
-                # ExceptionGroup that no `except OSError` matches, and a client vanishing
-                # mid-write would take the server down.
-                with contextlib.suppress(OSError):
-                    await _write_loop(sock, stream)
+                # A reset or broken pipe here (or in the reader) ends this connection: it
+                # leaves the nursery as an ExceptionGroup and stops at the connection's
+                # failure boundary (runtime/boundary.py), which counts it by kind.
+                await _write_loop(sock, stream)
                 if linger_s > 0 and stream.done:
                     with trio.move_on_after(linger_s):
                         await read_done.wait()
@@ -100,8 +99,7 @@ async def _read(
     nursery: trio.Nursery,
     done: trio.Event,
 ) -> None:
-    with contextlib.suppress(OSError):
-        await reader(sock, stream)
+    await reader(sock, stream)
     done.set()
     if stream.session.inbox.closed_reason is None:
         nursery.cancel_scope.cancel()  # the peer went away: nothing is left to say

@@ -163,7 +163,16 @@ class StreamGroup:
             if not inbox.writer_parked:
                 # Its task is busy (being cancelled, say): it gets the burst on its own.
                 self.leave(inbox, events, resubscribe=True)
-            elif member.write(chunk, n, oldest, last):
+                continue
+            try:
+                complete = member.write(chunk, n, oldest, last)
+            except Exception as exc:  # a bug on one member's path ends that member only
+                self.leave(inbox, (), resubscribe=False)
+                if self.groups.flusher is None:
+                    raise
+                self.groups.flusher.failed(inbox, exc)
+                continue
+            if complete:
                 written += 1
                 stats = member.stats
             else:

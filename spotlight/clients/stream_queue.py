@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+import orjson
+
 from spotlight.hub.event import Event
 
 __all__ = ["OutQueue"]
@@ -52,7 +54,10 @@ class OutQueue:
         self.bytes += len(data)
 
     def reply(self, type: str, payload: object) -> None:
-        self._items.append((_REPLY, (type, payload), 0))
+        """A reply, encoded now (in the caller's task: a value that cannot be encoded fails
+        there, never in the flusher that builds the chunk) and framed when the chunk is."""
+        encoded = orjson.Fragment(orjson.dumps(payload))
+        self._items.append((_REPLY, (type, encoded), 0))
         self.bytes += _REPLY_BYTES
 
     def raw(self, data: bytes) -> None:

@@ -6,7 +6,7 @@ most ``MAX_COMMAND_BYTES``:
     {"type": "subscribe", "symbols": [...], "channels": [...], "timeframe": "1m",
      "sinceSeq": N, "epoch": "..."}              resume rules as SSE's sinceSeq + epoch
     {"type": "unsubscribe", "symbols": [...], "channels": [...]}
-    {"type": "ping", "id": any}
+    {"type": "ping", "id": "..."}               id: a string (<= 64 chars), number or null
 
 ``parse_command`` returns one of the command types or raises ``CommandError``: a WebSocket's
 own error (the connection stays open and the client gets an ``error`` message), never an HTTP
@@ -16,6 +16,7 @@ one. The symbol, channel, timeframe and resume rules are the ones SSE uses
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,10 @@ __all__ = [
 
 # Commands are a few hundred bytes; anything far larger is refused with an error message.
 MAX_COMMAND_BYTES = 16 * 1024
+# A ping's id comes back in the pong: a short string or a number (an integer within what a
+# JavaScript number holds exactly).
+MAX_PING_ID_CHARS = 64
+MAX_SAFE_INTEGER = 2**53 - 1
 
 
 class CommandError(Exception):
@@ -68,7 +73,7 @@ class Unsubscribe:
 
 @dataclass(frozen=True, slots=True)
 class Ping:
-    id: object  # echoed in the pong
+    id: object  # echoed in the pong: None, bool, a number or a short string
 
 
 Command = Subscribe | Unsubscribe | Ping
@@ -88,7 +93,7 @@ def parse_command(raw: str | bytes, known_symbols: Sequence[str]) -> Command:
     kind = cmd.get("type")
     try:
         if kind == "ping":
-            return Ping(cmd.get("id"))
+            return Ping(_ping_id(cmd.get("id")))
         if kind == "subscribe":
             return _subscribe(cmd, known_symbols)
         if kind == "unsubscribe":
@@ -101,6 +106,23 @@ def parse_command(raw: str | bytes, known_symbols: Sequence[str]) -> Command:
     raise CommandError(
         "unknown_type",
         f"unknown command type {str(kind)[:40]!r}; use subscribe, unsubscribe or ping",
+    )
+
+
+def _ping_id(value: object) -> object:
+    """A ping's id is echoed in the pong, so it is bounded: a string of at most
+    ``MAX_PING_ID_CHARS`` characters, a finite number, a boolean or null."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) <= MAX_SAFE_INTEGER:
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, str) and len(value) <= MAX_PING_ID_CHARS:
+        return value
+    raise CommandError(
+        "bad_id",
+        f"a ping's id is a string of at most {MAX_PING_ID_CHARS} characters or a number",
     )
 
 

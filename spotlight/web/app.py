@@ -18,15 +18,18 @@ from urllib.parse import parse_qsl
 import orjson
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
 
 from spotlight.auth.access import RequestView
 from spotlight.protocol.close import close_reason
 from spotlight.protocol.http_head import RequestHead
+from spotlight.runtime.boundary import contain, kind_of
 from spotlight.service import SpotlightService
 from spotlight.web.auth_api import install_auth_routes
 from spotlight.web.client_assets import install_client_asset_routes
 from spotlight.web.errors import install_error_handlers
 from spotlight.web.history_api import install_history_routes
+from spotlight.web.http_guard import bad_host, clean_range, error_reply, finish_shielded
 from spotlight.web.ops import install_ops_routes
 from spotlight.web.replay_api import install_replay_routes
 from spotlight.web.sse_endpoint import handle_sse
@@ -96,6 +99,14 @@ class SpotlightApp:
             return
         raw_scope = cast(MutableMapping[str, Any], scope)
         raw_send = cast(Send, send)
+        if scope["type"] == "http":
+            raw_send = finish_shielded(raw_send)
+            why = bad_host(raw_scope["headers"])
+            if why is not None:
+                await error_reply(raw_send, 400, "bad_host", why)
+                return
+            if raw_scope.get("method") in ("GET", "HEAD"):
+                clean_range(raw_scope)
         if scope["path"] in WS_ENDPOINTS:
             await self._websocket(raw_scope, raw_send)
             return
@@ -129,11 +140,42 @@ class SpotlightApp:
                 )
             return
         if cors:
-            send = cast(ASGISendCallable, _with_headers(raw_send, cors))
-        if scope["type"] == "http" and scope["path"] == SSE_PATH:
-            await handle_sse(self.service, raw_scope, cast(Any, receive), cast(Any, send))
-        else:
-            await self.quart(scope, receive, send)
+            raw_send = _with_headers(raw_send, cors)
+        started = False
+
+        async def tracked(message: MutableMapping[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] in ("http.response.start", "websocket.accept")
+            await raw_send(message)
+
+        app_send = cast(ASGISendCallable, tracked)
+        errors: list[BaseException] = []
+        where = lambda: ("http", view.client or "?")  # noqa: E731
+        with contain(where, lambda *report: errors.extend(report[3])):
+            if scope["type"] == "http" and scope["path"] == SSE_PATH:
+                await handle_sse(self.service, raw_scope, cast(Any, receive), cast(Any, app_send))
+            else:
+                await self.quart(scope, receive, app_send)
+        if errors:
+            await self._escaped(errors, view.client or "?", raw_send, started)
+
+    async def _escaped(
+        self, errors: list[BaseException], peer: str, send: Send, started: bool
+    ) -> None:
+        """What escaped Quart (outside its handlers, where its error handlers cannot see):
+        a werkzeug 4xx (raised while building the request) is answered as such; anything
+        else is the connection's failure, reported, and a JSON 500 if nothing was sent."""
+        client = [e for e in errors if isinstance(e, HTTPException) and (e.code or 500) < 500]
+        if len(client) == len(errors):
+            exc = client[0]
+            if not started:
+                name = (exc.name or "bad_request").lower().replace(" ", "_")
+                await error_reply(send, exc.code or 400, name, exc.description or name)
+            return
+        kind = kind_of(errors)
+        self.service.connections.report("http", kind, peer, errors)
+        if not started and kind == "error":
+            await error_reply(send, 500, "internal", "unexpected server error; it has been logged")
 
     async def _websocket(self, scope: MutableMapping[str, Any], send: Send) -> None:
         """A raw WebSocket endpoint's path on a hypercorn connection: an upgrade is taken

@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+from urllib.parse import parse_qs
 
+import orjson
+import trio
 from quart import Quart, Response, jsonify, request
 
 from spotlight.auth.access import LoginOutcome
 from spotlight.service import SpotlightService
+from spotlight.web.bodies import read_body
 from spotlight.web.errors import ApiError
 
 __all__ = ["install_auth_routes", "login_id"]
@@ -30,20 +34,21 @@ MAX_LOGIN_BODY = 4096
 
 def install_auth_routes(app: Quart, service: SpotlightService) -> None:
     access = service.access
+    # PIN hashes run in worker threads, one at a time (the global rate is Access.pin_rate).
+    hashing = trio.CapacityLimiter(1)
 
     @app.post("/api/auth/pin")
     async def login() -> Response:
         if not access.enabled:
             return jsonify({"ok": True, "auth": "off"})
-        if (request.content_length or 0) > MAX_LOGIN_BODY:
-            raise ApiError(413, "too_large", f"a login body is at most {MAX_LOGIN_BODY} bytes")
-        body = await request.get_json(force=True, silent=True)
-        pin = body.get("pin") if isinstance(body, dict) else None
-        if pin is None:
-            pin = (await request.form).get("pin")
-        if not isinstance(pin, str) or not pin:
-            raise ApiError(400, "missing_pin", 'send {"pin": "<your PIN>"} as JSON')
-        return _login_response(access.login(request.remote_addr, pin))
+        pin = await _pin_from_body()
+        outcome = access.login_precheck(request.remote_addr)
+        if outcome is None:
+            # scrypt (~35 ms) in a worker thread, one at a time: never on the event loop.
+            ok = await trio.to_thread.run_sync(access.pin_matches, pin, limiter=hashing)
+            outcome = access.login_result(request.remote_addr, ok)
+        service.metrics.pin_checks.labels(_outcome_label(outcome)).inc()
+        return _login_response(outcome)
 
     @app.post("/api/auth/logout")
     async def logout() -> Response:
@@ -72,6 +77,33 @@ def install_auth_routes(app: Quart, service: SpotlightService) -> None:
     @app.get("/")
     async def index() -> Response:
         return await app.send_static_file("index.html")
+
+
+async def _pin_from_body() -> str:
+    """The PIN from a JSON body ``{"pin": "..."}`` or a form body ``pin=...``."""
+    raw = await read_body(MAX_LOGIN_BODY, "a login body")
+    pin: object = None
+    if request.mimetype == "application/x-www-form-urlencoded":
+        try:
+            pin = parse_qs(raw.decode("utf-8"), max_num_fields=8).get("pin", [None])[0]
+        except (UnicodeDecodeError, ValueError):
+            pin = None
+    elif raw.strip():
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise ApiError(400, "bad_json", 'send {"pin": "<your PIN>"} as JSON in UTF-8') from None
+        pin = body.get("pin") if isinstance(body, dict) else None
+    if not isinstance(pin, str) or not pin:
+        raise ApiError(400, "missing_pin", 'send {"pin": "<your PIN>"} as JSON')
+    return pin
+
+
+def _outcome_label(outcome: LoginOutcome) -> str:
+    if outcome.ok:
+        return "ok"
+    assert outcome.denial is not None
+    return outcome.denial.error
 
 
 def login_id(owner: str) -> str:

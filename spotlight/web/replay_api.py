@@ -19,6 +19,7 @@ from quart import Quart, Response, jsonify, request
 
 from spotlight.replay.manager import ReplayError
 from spotlight.service import SpotlightService
+from spotlight.web.bodies import json_object
 from spotlight.web.errors import ApiError
 
 __all__ = ["install_replay_routes"]
@@ -33,14 +34,9 @@ def install_replay_routes(app: Quart, service: SpotlightService) -> None:
         return service.access.owner(request.headers.get("cookie"))
 
     async def body() -> dict[str, Any]:
-        if (request.content_length or 0) > MAX_BODY:
-            raise ApiError(413, "too_large", f"a replay request is at most {MAX_BODY} bytes")
-        if not (await request.get_data(cache=True)).strip():
-            return {}  # no body at all: every field has its default
-        data = await request.get_json(force=True, silent=True)
-        if not isinstance(data, dict):
-            raise ApiError(400, "bad_json", 'send a JSON object, e.g. {"date": "2026-11-20"}')
-        return data
+        # No body at all: every field has its default.
+        data = await json_object(MAX_BODY, "a replay request", '{"date": "2026-11-20"}')
+        return {} if data is None else data
 
     @app.post("/api/replay/start")
     async def start() -> tuple[Response, int]:
@@ -51,8 +47,9 @@ def install_replay_routes(app: Quart, service: SpotlightService) -> None:
             raise ApiError(exc.status, exc.code, exc.detail) from None
         return jsonify({"replay": replay.describe()}), 201
 
-    async def control(action: str) -> dict[str, Any]:
-        data = await body()
+    async def control(action: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+        if data is None:
+            data = await body()
         try:
             replay = replays.control(owner(), data.get("id"), action, data.get("speed"))
         except ReplayError as exc:
@@ -76,7 +73,7 @@ def install_replay_routes(app: Quart, service: SpotlightService) -> None:
         data = await body()
         if "speed" not in data:
             raise ApiError(400, "bad_speed", 'send {"speed": 1..1000 or "max"} (and "id")')
-        return await control("speed")
+        return await control("speed", data)
 
     @app.get("/api/replay")
     async def listing() -> dict[str, Any]:

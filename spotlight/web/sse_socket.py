@@ -43,7 +43,8 @@ def _response_head(cors: list[tuple[str, str]]) -> bytes:
 async def serve_sse_socket(
     service: SpotlightService, stream: trio.SocketStream, head: RequestHead
 ) -> None:
-    """Serve one stream on ``stream`` and close it; never raises for a vanished peer."""
+    """Serve one stream on ``stream`` and close it. A vanished peer's error propagates to the
+    connection's failure boundary (server.py), which counts it."""
     sock = socket.socket(fileno=stream.socket.detach())
     sock.setblocking(False)
     # Small writes must leave at once: with Nagle on, a second write within one round trip
@@ -72,8 +73,6 @@ async def serve_sse_socket(
         response = stream_to_socket(sock, sse, _response_head(cors))
         del head, view, req, cors  # nothing of the request is kept while the stream runs
         await response
-    except OSError:
-        pass  # the peer went away mid-write: cleanup has run, nothing to report
     finally:
         trio.lowlevel.notify_closing(sock)
         sock.close()

@@ -24,6 +24,7 @@ def test_expected_modules() -> None:
         "networks",
         "origin",
         "pin",
+        "rate",
         "tokens",
     ]
 

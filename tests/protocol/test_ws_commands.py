@@ -39,7 +39,9 @@ def test_subscribe_with_resume_unsubscribe_and_ping() -> None:
         (), ("regime:update",), None, None
     )
     assert parse({"type": "unsubscribe", "symbols": [" qqq "]}) == Unsubscribe(("QQQ",), ())
-    assert parse({"type": "ping", "id": [1, "x"]}) == Ping([1, "x"])
+    assert parse({"type": "ping", "id": "abc"}) == Ping("abc")
+    assert parse({"type": "ping", "id": 1.5}) == Ping(1.5)
+    assert parse({"type": "ping"}) == Ping(None)
     # A text frame and a binary frame of UTF-8 JSON are the same command.
     assert parse_command('{"type": "ping", "id": 1}', KNOWN) == Ping(1)
 
@@ -71,3 +73,26 @@ def test_bad_commands_get_a_code_and_a_detail(raw: bytes, code: str) -> None:
     assert info.value.error == code and info.value.detail
     assert info.value.to_json() == {"error": code, "detail": info.value.detail}
     assert not hasattr(info.value, "status")  # a WebSocket error, not an HTTP one
+
+
+@pytest.mark.parametrize(
+    "value",
+    [[1, "x"], {"a": 1}, [], "x" * 65, 2**53, -(2**53)],
+)
+def test_a_ping_id_that_cannot_be_echoed_safely_is_refused(value: object) -> None:
+    """The id comes back in the pong: bounded here, in the client's own task, so nothing a
+    client sends reaches the flusher unencoded (issue 21: a list nested 300 deep stopped it)."""
+    with pytest.raises(CommandError) as err:
+        parse({"type": "ping", "id": value})
+    assert err.value.error == "bad_id"
+
+
+def test_deep_nesting_is_bad_json_or_bad_id_never_a_crash() -> None:
+    raw = '{"type":"ping","id":' + "[" * 300 + "]" * 300 + "}"
+    with pytest.raises(CommandError) as err:
+        parse_command(raw, KNOWN)
+    assert err.value.error == "bad_id"
+    deeper = '{"type":"ping","id":' + "[" * 2000 + "]" * 2000 + "}"
+    with pytest.raises(CommandError) as err:
+        parse_command(deeper, KNOWN)
+    assert err.value.error == "bad_json"
