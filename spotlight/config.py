@@ -66,9 +66,11 @@ class Settings:
     # live data, about 1 MB per symbol.
     bar_buffer_minutes: int = 7 * 1440
 
-    # Hub history for resume: bounded by count and by age, whichever bites first.
+    # Hub history for resume: bounded by count, by memory and by age, whichever bites first.
+    # Memory is what the retained events hold, as measured (docs/architecture.md, "Memory").
     history_events: int = 50_000
     history_seconds: float = 900.0
+    history_mb: int = 64
 
     # Scale-out (docs/scaling.md). Unset: the memory backend, one process, nothing shared.
     # Set: every node shares one sequence, history and epoch in this Redis, and one of them
@@ -221,6 +223,9 @@ class Settings:
             ),
             history_seconds=_get(
                 env, "SPOTLIGHT_HISTORY_SECONDS", d.history_seconds, float, lambda v: v > 0
+            ),
+            history_mb=_get(
+                env, "SPOTLIGHT_HISTORY_MB", d.history_mb, int, lambda v: 4 <= v <= 65536
             ),
             redis_url=_redis_url(env.get("SPOTLIGHT_REDIS_URL", "")),
             redis_prefix=_prefix(env.get("SPOTLIGHT_REDIS_PREFIX", "")) or d.redis_prefix,

@@ -113,7 +113,7 @@ class SpotlightService:
             self.metrics.watch_hub_backend(self.redis.stats)
         self.hub = Hub(
             Epoch.new(self.clock.now_ms()),
-            History(settings.history_events, settings.history_seconds),
+            History(settings.history_events, settings.history_seconds, settings.history_mb << 20),
             trio.current_time,
             on_publish=lambda e: self.metrics.count_published(e.type),
             backend=self.redis,

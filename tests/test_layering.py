@@ -55,6 +55,7 @@ PURE = [
     "protocol/framing.py",
     "protocol/ws_frames.py",
     "protocol/ws_commands.py",
+    "protocol/snapshot.py",
     "clients/stream.py",
     "clients/stream_queue.py",
     "clients/ws_inbound.py",

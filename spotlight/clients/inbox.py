@@ -24,11 +24,14 @@ Policy, in order:
    its last id, out of history.
 
 Age is measured between events (publish times), not against a clock read per offer: a queue
-only ages while events keep arriving, and that is exactly when it grows.
+only ages while events keep arriving, and that is exactly when it grows. While the stream's
+own prelude (a snapshot, a replay) is being written, nothing behind it ages (``hold_age``):
+a slow link gets the time its prelude needs, bounded, instead of being cut off mid-snapshot.
 """
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -65,6 +68,7 @@ class ClientInbox:
         "_latest",
         "_pending",
         "_writer",
+        "age_floor",
         "closed_reason",
         "conflated",
         "direct",
@@ -77,6 +81,7 @@ class ClientInbox:
         "peak_bytes",
         "pending_bytes",
         "pending_events",
+        "prelude_deadline",
     )
 
     def __init__(self, max_bytes: int, max_age_s: float) -> None:
@@ -105,6 +110,17 @@ class ClientInbox:
         # Called with the reason when the inbox closes (synchronously, maybe inside publish):
         # lets the transport bound a write that is stuck on a stalled peer.
         self.on_close: Callable[[str], None] | None = None
+        # Age is counted from this time at the earliest (hub clock); inf while the stream's
+        # prelude is being written (``hold_age``), until ``prelude_deadline``.
+        self.age_floor = 0.0
+        self.prelude_deadline = math.inf
+
+    def hold_age(self, deadline: float) -> None:
+        """The stream's prelude (a snapshot, a replay) is being written: pending events do not
+        age until it is out (the stream sets ``age_floor`` then), but the prelude must be out
+        by ``deadline`` (hub clock), or the client is cut off as ``slow-age``."""
+        self.age_floor = math.inf
+        self.prelude_deadline = deadline
 
     def attach(self, flusher: FlushScheduler) -> None:
         self._flusher = flusher
@@ -146,10 +162,13 @@ class ClientInbox:
             if size > self.max_bytes:
                 self.close("slow-bytes", dropped=True)
                 return False
-        # Cheap test first; the exact one (skipping superseded heads) only when it fails.
-        if (
-            event.published - pending[0].published > self.max_age_s
-            and event.published - self._oldest_live_published() > self.max_age_s
+        # Cheap test first; the exact one (skipping superseded heads, counting from the age
+        # floor) only when it fails.
+        now = event.published
+        if now - pending[0].published > self.max_age_s and (
+            now > self.prelude_deadline
+            if self.age_floor == math.inf
+            else now - max(self._oldest_live_published(), self.age_floor) > self.max_age_s
         ):
             self.close("slow-age", dropped=True)
             return False

@@ -38,6 +38,17 @@ __all__ = ["STALL_GRACE_S", "Reader", "send_all", "stream_to_socket", "until_pee
 # connection is cut: enough for a reader that is merely behind, bounded for one that is gone.
 STALL_GRACE_S = 2.0
 
+# ... and longer when the chunk in flight is large (a prelude's chunk, at most ~64 KB): a slow
+# link gets the time to finish it at this rate, so the closing message can still follow it.
+CLOSING_RATE = 8192.0  # bytes per second
+MAX_CLOSING_GRACE_S = 10.0
+
+
+def closing_grace(stream: Stream) -> float:
+    """How long a closed stream may take to write what it still holds, then its close."""
+    return min(MAX_CLOSING_GRACE_S, max(STALL_GRACE_S, stream.unwritten_bytes / CLOSING_RATE))
+
+
 # A connection's reading side: returns when the peer is done (EOF, or its close frame).
 Reader = Callable[[socket.socket, Stream], Awaitable[None]]
 
@@ -62,7 +73,7 @@ async def stream_to_socket(
     inbox = stream.session.inbox
 
     def on_close(reason: str) -> None:
-        scope.deadline = min(scope.deadline, trio.current_time() + STALL_GRACE_S)
+        scope.deadline = min(scope.deadline, trio.current_time() + closing_grace(stream))
 
     inbox.on_close = on_close
     if inbox.closed_reason is not None:  # closed at open (the server is shutting down)

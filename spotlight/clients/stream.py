@@ -34,6 +34,7 @@ framed when the chunk is built, at the position reached by what precedes them in
 from __future__ import annotations
 
 import heapq
+import math
 from collections.abc import AsyncGenerator, Callable, Sequence
 
 from spotlight.clients.session import ClientRegistry, ClientSession
@@ -43,14 +44,21 @@ from spotlight.metrics import Metrics, WriteStats
 from spotlight.protocol.close import CloseReason, close_reason
 from spotlight.protocol.framing import Framing
 from spotlight.protocol.resume import EventId, Reset, decide
+from spotlight.protocol.snapshot import snapshot_pieces
 
-__all__ = ["MAX_QUEUED_OUT_FACTOR", "Stream", "stream_chunks"]
+__all__ = ["CHUNK_BYTES", "MAX_QUEUED_OUT_FACTOR", "Stream", "stream_chunks"]
 
 # The prelude and replies a stream holds outside its inbox (replays, snapshots, command
 # replies) are bounded too: past this many times the inbox's byte bound the client is cut
 # off as slow. A replay from a full history is ~7 MB, so the bound must sit well above one
 # inbox; a client that keeps asking while never reading still cannot grow it without end.
 MAX_QUEUED_OUT_FACTOR = 16
+# A prelude larger than this is written in chunks of about this size (next_chunk).
+CHUNK_BYTES = 64 * 1024
+# While a prelude is written, the queue behind it does not age for up to its size at this
+# rate (a slow mobile link), plus the age bound, and never more than MAX_PRELUDE_HOLD_S.
+MIN_PRELUDE_RATE = 2048.0  # bytes per second
+MAX_PRELUDE_HOLD_S = 120.0
 
 
 class Stream:
@@ -166,7 +174,8 @@ class Stream:
                         "requested": resume.text,
                     },
                 )
-            self._put_control("snapshot", snapshot())
+            for piece in snapshot_pieces(snapshot()):
+                self._put_control("snapshot", piece)
         else:
             replay = decision.events
             if pending:
@@ -188,6 +197,7 @@ class Stream:
         session.topics = (*session.topics, *new)
         hub.subscribe(inbox, session.topics)
         self._check_bound()
+        self._hold_age()
         inbox.nudge()
 
     def unsubscribe(self, topics: Sequence[str]) -> tuple[str, ...]:
@@ -241,10 +251,20 @@ class Stream:
 
     # -- outputs --------------------------------------------------------------------------
     def next_chunk(self) -> bytes | None:
-        """Everything there is to write now, as one chunk; None when there is nothing."""
+        """Everything there is to write now, as one chunk; None when there is nothing.
+
+        A prelude larger than ``CHUNK_BYTES`` (a replay, a snapshot in pieces) goes first, in
+        chunks of about that size ending on message boundaries; the inbox's events follow it.
+        A close while some of it is still queued drops the rest and writes the closing
+        message right after the chunk in flight: the client is told (``slow``, ``shutdown``)
+        at a message boundary instead of being cut mid-message."""
         if self.done:
             return None
         session, inbox = self.session, self.session.inbox
+        if self._queue.bytes > CHUNK_BYTES:
+            if inbox.closed_reason is None:
+                return self._prelude_chunk()
+            inbox.dropped += self._queue.clear()
         after_heartbeat = b""
         if inbox.heartbeat_due and self.on_heartbeat is not None:
             after_heartbeat = self.on_heartbeat()  # a ping, or b"" (may close the inbox)
@@ -361,6 +381,9 @@ class Stream:
         session = self.session
         session.writes += 1
         self._inflight = 0
+        if session.inbox.age_floor == math.inf and not self._queue:
+            # The prelude is out: from now on the queue's age counts, from this moment.
+            session.inbox.age_floor = self.registry.clock()
         n = self._chunk_events
         if n:
             session.delivered += n
@@ -386,6 +409,31 @@ class Stream:
         self.registry.remove(session)
 
     # -- internals ------------------------------------------------------------------------
+    def _prelude_chunk(self) -> bytes:
+        """One chunk of a large prelude (``next_chunk``)."""
+        session = self.session
+        parts, events, oldest, position = self._queue.take(
+            session.last_seq, self.framing.event, self._control, CHUNK_BYTES
+        )
+        session.last_seq = position
+        self._chunk_events = events
+        self._chunk_oldest = oldest
+        data = b"".join(parts)
+        self._inflight = len(data)
+        return data
+
+    def _hold_age(self) -> None:
+        """A prelude was queued (a snapshot or a replay): while it is being written, events
+        queued behind it do not age (a slow link would otherwise be cut off mid-snapshot),
+        for as long as its size needs at ``MIN_PRELUDE_RATE`` (at most
+        ``MAX_PRELUDE_HOLD_S``). The byte bound still applies throughout."""
+        inbox = self.session.inbox
+        prelude = self._queue.bytes
+        if not prelude:
+            return
+        allowance = inbox.max_age_s + min(MAX_PRELUDE_HOLD_S, prelude / MIN_PRELUDE_RATE)
+        inbox.hold_age(self.registry.clock() + allowance)
+
     def _leave_group(self) -> None:
         inbox = self.session.inbox
         if inbox.group is not None:

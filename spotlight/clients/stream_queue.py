@@ -76,12 +76,32 @@ class OutQueue:
         position: int,
         event_bytes: Callable[[Event], bytes],
         control: Callable[[str, object, int], bytes],
+        max_bytes: int = 1 << 62,
     ) -> tuple[list[bytes], int, float, int]:
-        """Everything as bytes: (parts, counted events, oldest counted publish time, the
-        position reached). ``position`` is where the client stands before this chunk."""
-        items, self._items = self._items, []
-        counted, self.counted = self.counted, 0
-        self.bytes = 0
+        """What is queued, as bytes: (parts, counted events, oldest counted publish time, the
+        position reached). ``position`` is where the client stands before this chunk.
+
+        At most about ``max_bytes``: items are taken whole, in order, until that much is
+        taken (at least one item); the rest stays queued for the next chunk. A large prelude
+        (a replay, a snapshot in pieces) so goes out in chunks that end on message
+        boundaries, and a close can be written after the chunk in flight instead of after
+        everything (clients/stream.py)."""
+        items = self._items
+        if self.bytes > max_bytes:
+            taken = 0
+            cut = 0
+            while cut < len(items) and (cut == 0 or taken < max_bytes):
+                kind, item, _ = items[cut]
+                taken += item.size if isinstance(item, Event) else _item_bytes(kind, item)
+                cut += 1
+            items, self._items = items[:cut], items[cut:]
+            self.bytes = max(0, self.bytes - taken)
+            counted = sum(1 for kind, _, _ in items if kind == _EVENT)
+            self.counted -= counted
+        else:
+            self._items = []
+            counted, self.counted = self.counted, 0
+            self.bytes = 0
         parts: list[bytes] = []
         oldest = 0.0
         for kind, item, at in items:
@@ -104,3 +124,10 @@ class OutQueue:
                 assert isinstance(item, bytes)
                 parts.append(item)
         return parts, counted, oldest, position
+
+
+def _item_bytes(kind: int, item: object) -> int:
+    if kind == _REPLY:
+        return _REPLY_BYTES
+    assert isinstance(item, bytes)
+    return len(item)

@@ -1,4 +1,5 @@
-"""Recent events kept for resume, bounded by count and by age (pure; no I/O, no clock reads).
+"""Recent events kept for resume, bounded by count, by memory and by age (pure; no I/O, no
+clock reads).
 
 Events arrive with consecutive seqs, so the retained window is always ``first_seq..last_seq``
 with no holes, and "is seq N still here?" is arithmetic. ``since`` walks back from the newest
@@ -16,28 +17,33 @@ __all__ = ["History"]
 
 
 class History:
-    def __init__(self, max_events: int, max_age_s: float) -> None:
-        if max_events <= 0 or max_age_s <= 0:
+    """``max_bytes`` bounds what the retained events hold in memory (``Event.memory``: their
+    frames and the objects around them, as measured), beside the count and the age."""
+
+    def __init__(self, max_events: int, max_age_s: float, max_bytes: int = 1 << 62) -> None:
+        if max_events <= 0 or max_age_s <= 0 or max_bytes <= 0:
             raise ValueError(
                 f"History bounds must be positive: max_events={max_events!r}, "
-                f"max_age_s={max_age_s!r}"
+                f"max_age_s={max_age_s!r}, max_bytes={max_bytes!r}"
             )
         self.max_events = max_events
         self.max_age_s = max_age_s
-        self._events: deque[Event] = deque(maxlen=max_events)
-        self.bytes = 0
+        self.max_bytes = max_bytes
+        self._events: deque[Event] = deque()
+        self.bytes = 0  # what the retained events hold in memory (Event.memory)
         self.evicted = 0
 
     def append(self, event: Event) -> None:
-        if self._events and event.seq != self._events[-1].seq + 1:
+        events = self._events
+        if events and event.seq != events[-1].seq + 1:
             raise ValueError(
-                f"History needs consecutive seqs: got {event.seq} after {self._events[-1].seq}"
+                f"History needs consecutive seqs: got {event.seq} after {events[-1].seq}"
             )
-        if len(self._events) == self.max_events:
-            self.bytes -= self._events[0].size
+        events.append(event)
+        self.bytes += event.memory
+        while len(events) > self.max_events or (self.bytes > self.max_bytes and len(events) > 1):
+            self.bytes -= events.popleft().memory
             self.evicted += 1
-        self._events.append(event)
-        self.bytes += event.size
         self.trim(event.published)
 
     def clear(self) -> None:
@@ -51,7 +57,7 @@ class History:
         horizon = now - self.max_age_s
         events = self._events
         while events and events[0].published < horizon:
-            self.bytes -= events.popleft().size
+            self.bytes -= events.popleft().memory
             self.evicted += 1
 
     @property

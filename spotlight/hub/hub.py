@@ -134,7 +134,8 @@ class Hub:
             "topics": len(self._by_topic),
             "history": {
                 "events": len(self.history),
-                "bytes": self.history.bytes,
+                "memoryBytes": self.history.bytes,
+                "maxBytes": self.history.max_bytes,
                 "firstSeq": self.history.first_seq,
                 "maxEvents": self.history.max_events,
                 "maxAgeS": self.history.max_age_s,

@@ -17,9 +17,16 @@ from wsproto.events import CloseConnection, TextMessage
 
 from spotlight.clients.inbox import ClientInbox
 from spotlight.clients.session import ClientRegistry
-from spotlight.clients.stream import MAX_QUEUED_OUT_FACTOR, Stream
+from spotlight.clients.stream import (
+    CHUNK_BYTES,
+    MAX_PRELUDE_HOLD_S,
+    MAX_QUEUED_OUT_FACTOR,
+    MIN_PRELUDE_RATE,
+    Stream,
+)
 from spotlight.hub import Epoch, History, Hub
 from spotlight.metrics import Metrics
+from spotlight.protocol.close import close_reason
 from spotlight.protocol.framing import SSE, WS, Framing
 from spotlight.protocol.resume import EventId
 from spotlight.protocol.ws_frames import pong_frame
@@ -280,3 +287,102 @@ def test_droppable_bytes_respect_the_budget_and_nothing_else_is_dropped() -> Non
     assert s.unwritten_bytes == 0
     assert s.send_droppable(b"c" * 600) is True
     assert s.next_chunk() == b"c" * 600
+
+
+def _big_snapshot(rig: Rig) -> dict[str, Any]:
+    """A snapshot like a subscriber to every channel gets: small parts and two large
+    analytics payloads (~110 and ~170 KB)."""
+    return {
+        "symbols": {"SPY": {"trade": {"p": 1.0}}},
+        "status": {"state": "live"},
+        "timeframe": "1m",
+        "channels": {
+            "regime:update": {"label": "calm"},
+            "gex:SPX": {"profile": list(range(30_000))},
+            "gex:SPY": {"profile": list(range(20_000))},
+        },
+    }
+
+
+def test_a_large_snapshot_goes_in_parts_and_chunks_on_message_boundaries(rig: Rig) -> None:
+    """Issue 21: a ~190 KB snapshot as one message could not reach a slow link. Now each
+    large channel is a part of its own (smallest first), every part a complete message at the
+    snapshot's position, and the prelude is written in chunks of about CHUNK_BYTES, each
+    ending on a message boundary, before any live event."""
+    rig.tick("t", 0)
+    s = rig.stream()
+    s.subscribe(("t",), None, lambda: _big_snapshot(rig))
+    rig.tick("t", 1)  # published while the prelude waits: it must follow the prelude
+    chunks = []
+    while (chunk := s.next_chunk()) is not None:
+        assert len(chunk) < CHUNK_BYTES + 180_000  # one part at most past the cut
+        chunks.append(rig.market(chunk))  # parses: complete messages only
+        s.wrote()
+    messages = [m for c in chunks for m in c]
+    parts = [m for m in messages if m[0] == "snapshot"]
+    assert [(p[1], p[2]["part"], p[2]["parts"]) for p in parts] == [(1, 1, 3), (1, 2, 3), (1, 3, 3)]
+    assert set(parts[0][2]["channels"]) == {"regime:update"}
+    assert parts[0][2]["symbols"] == {"SPY": {"trade": {"p": 1.0}}}
+    assert list(parts[1][2]["channels"]) == ["gex:SPY"]  # the smaller one first
+    assert list(parts[2][2]["channels"]) == ["gex:SPX"]
+    assert parts[2][2]["channels"]["gex:SPX"]["profile"][-1] == 29_999
+    assert messages[-1] == ("tick", 2, 1) and len(chunks) >= 2
+
+
+def test_a_small_snapshot_is_one_message_without_part_fields(rig: Rig) -> None:
+    s = rig.stream()
+    s.subscribe(("t",), None, lambda: {"channels": {"levels:update": {"x": 1}}})
+    assert rig.market(s.next_chunk()) == [
+        ("snapshot", 0, {"channels": {"levels:update": {"x": 1}}})
+    ]
+
+
+def test_events_do_not_age_while_the_prelude_is_written_within_its_allowance() -> None:
+    """A slow link gets the time its snapshot needs (size / MIN_PRELUDE_RATE, plus the age
+    bound) before the queue behind it starts to age; past that it is cut off as slow-age."""
+    rig = Rig(SSE)
+    session = rig.registry.open("sse", "test", (), ClientInbox(1 << 20, 5.0))
+    s = Stream(rig.hub, session, rig.registry, rig.metrics, SSE, 1500)
+    s.subscribe(("t",), None, lambda: _big_snapshot(rig))
+    allowance = 5.0 + min(MAX_PRELUDE_HOLD_S, s.unwritten_bytes / MIN_PRELUDE_RATE)
+    first = s.next_chunk()  # the first chunk goes out; the rest waits on the slow link
+    assert first is not None
+    for dt in (1.0, 6.0, allowance - 5):
+        rig.clock.now = 100.0 + dt
+        rig.tick("t", dt)
+    assert session.inbox.closed_reason is None  # 30+ s of events queued: still fine
+    s.wrote()
+    while True:
+        chunk = s.next_chunk()  # the last one takes the rest and every event pending
+        assert chunk is not None
+        if not s.queued:
+            break
+        s.wrote()
+    rig.clock.now += 3.0
+    rig.tick("t", "while the last chunk is in flight")
+    s.wrote()  # the prelude is out: from now on the queue ages, counted from this moment
+    assert session.inbox.age_floor == rig.clock.now
+    rig.clock.now += 4.0
+    rig.tick("t", "a")
+    assert session.inbox.closed_reason is None  # 7 s after its publish, 4 s past the floor
+    rig.clock.now += 2.0
+    rig.tick("t", "b")
+    assert session.inbox.closed_reason == "slow-age"
+
+
+def test_a_prelude_slower_than_its_allowance_is_cut_off_and_told_at_a_boundary() -> None:
+    rig = Rig(WS)
+    session = rig.registry.open("ws", "test", (), ClientInbox(1 << 20, 5.0))
+    s = Stream(rig.hub, session, rig.registry, rig.metrics, WS, 1500)
+    s.subscribe(("t",), None, lambda: _big_snapshot(rig))
+    allowance = 5.0 + min(MAX_PRELUDE_HOLD_S, s.unwritten_bytes / MIN_PRELUDE_RATE)
+    first = rig.read(s.next_chunk())
+    assert [m[2]["part"] for m in first if m[0] == "snapshot"] == [1, 2]  # part 3 still queued
+    rig.tick("t", 0)
+    rig.clock.now = 100.0 + allowance + 1
+    rig.tick("t", 1)
+    assert session.inbox.closed_reason == "slow-age"
+    s.wrote()  # the chunk in flight is finished; the rest of the prelude is dropped
+    closing = rig.read(s.next_chunk())
+    assert [m[0] for m in closing] == ["slow"]
+    assert rig.ws_closed is not None and rig.ws_closed.code == close_reason("slow-age").ws_code

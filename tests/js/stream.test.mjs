@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 
-import { StreamClient } from "../../spotlight/web/static/js/stream.js";
+import { StreamClient, startsSnapshot } from "../../spotlight/web/static/js/stream.js";
 import { FakeClock, frame, jsonResponse, openStream, scriptedFetch, settle } from "./fake.mjs";
 
 function client(items, options = {}) {
@@ -265,4 +265,11 @@ test("shutdown (reconnect: true) is followed by a reconnect with the last id", a
   assert.equal(server.calls.length, 2);
   assert.match(server.calls[1].url, /sinceSeq=8&epoch=ep$/);
   c.stop();
+});
+
+test("a snapshot in parts starts the stream's state only with its first part", () => {
+  assert.equal(startsSnapshot({ symbols: {}, channels: {} }), true); // one message, no parts
+  assert.equal(startsSnapshot({ part: 1, parts: 3, symbols: {}, channels: {} }), true);
+  assert.equal(startsSnapshot({ part: 2, parts: 3, channels: { "gex:SPX": {} } }), false);
+  assert.equal(startsSnapshot({ part: "2" }), true); // not a part number: treated as whole
 });

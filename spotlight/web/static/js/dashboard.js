@@ -20,7 +20,7 @@ import {
   resetPanels,
 } from "./panels.js";
 import { ReplayPanel } from "./replay.js";
-import { StreamClient } from "./stream.js";
+import { StreamClient, startsSnapshot } from "./stream.js";
 import {
   bindShortcuts,
   pressed,
@@ -196,6 +196,13 @@ export class Dashboard {
 
   onSnapshot(snap) {
     if (!snap || typeof snap !== "object") return;
+    if (!startsSnapshot(snap)) {
+      // A later part of a snapshot sent in pieces: one large channel (docs/protocol.md).
+      for (const [name, payload] of Object.entries(snap.channels || {})) {
+        if (payload !== null && payload !== undefined) this.onChannel(name, payload);
+      }
+      return;
+    }
     this.replayLoading = Boolean(this.replay && snap.status && snap.status.state === "starting");
     if (snap.status) renderStatus(snap.status);
     for (const [sym, info] of Object.entries(snap.symbols || {})) {

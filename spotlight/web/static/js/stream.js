@@ -271,3 +271,9 @@ export class StreamClient {
     }
   }
 }
+
+// A large snapshot comes in parts (`part`/`parts`, docs/protocol.md): the first one starts the
+// stream's state (symbols, status, the chart's reload); later ones each add one channel.
+export function startsSnapshot(snap) {
+  return !(snap && Number.isInteger(snap.part) && snap.part > 1);
+}
