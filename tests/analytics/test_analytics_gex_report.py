@@ -251,3 +251,33 @@ def test_report_surfaces_the_0dte_statistics() -> None:
 def test_gex_by_strike_still_rejects_unknown_buckets() -> None:
     with pytest.raises(ValueError, match="bucket"):
         gex_by_strike([], 6000.0, AT_13, CAL, "week")  # type: ignore[arg-type]
+
+
+# -- issue 27: the edges of the pricing -------------------------------------------------------
+
+
+def test_a_mid_at_intrinsic_has_no_time_value_even_one_ulp_off() -> None:
+    import numpy as np
+
+    # The 6100 put with the forward at 5954.5: intrinsic 145.5, and a mid of 145.5 has no
+    # time value. With the forward one ulp higher (what carry x spot rebuilds), "time value"
+    # is 9.1e-13 points, which used to solve to a 3.9% vol. Nothing is there to invert.
+    one = np.ones(1)
+    t = 1555.359 / 98_280 * one
+    for fwd in (5954.5, math.nextafter(5954.5, math.inf), 5954.5 / 5953.15 * 5953.15):
+        [vol] = implied_vols(0 * one, 145.5 * one, fwd * one, 6100.0 * one, t, one)
+        assert math.isnan(vol), fwd
+    # A real time value, even 0.0001 points, is still implied.
+    [vol] = implied_vols(0 * one, 145.5001 * one, 5954.5 * one, 6100.0 * one, t, one)
+    assert 0.0 < vol < 1.0
+
+    # Through the chain: parity at 6000 puts the forward at 6000 + (10.00 - 55.50) = 5954.5
+    # with spot 5953.15; the at-intrinsic 6100 put takes the vendor's IV, converted.
+    def position(kind: str, strike: float, mid: float) -> OptionPosition:
+        return OptionPosition(strike, kind, MON, False, 1000.0, mid=mid, vendor_iv=0.20)
+
+    book = [position("call", 6000, 10.0), position("put", 6000, 55.5), position("put", 6100, 145.5)]
+    chain = price_chain(book, 5953.15, AT_13, CAL)
+    assert chain.source == ("mid", "mid", "vendor")
+    tau = 180 / (252 * 390)
+    assert float(chain.vol[2]) == pytest.approx(0.20 * math.sqrt((180 / CAL_YEAR_MIN) / tau))
