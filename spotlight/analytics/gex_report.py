@@ -61,11 +61,11 @@ def convention(max_dte: int = DEFAULT_MAX_DTE, floor_minutes: float = 15.0) -> d
         "perPoint": "USD per 1-point move = per-1% / (0.01 x spot)",
         "sign": "dealers long calls, short puts (calls +, puts -)",
         "tBasis": (
-            "trading minutes to settlement + 130 per overnight gap, / (252*390), "
-            f"floor {floor_minutes:g} min"
+            "trading minutes to settlement + 130 per overnight gap, / (252*390); "
+            f"greeks floored at {floor_minutes:g} min"
         ),
-        "ivSource": "implied from the quote mid on tBasis (Black-76, parity forward); "
-        "else the vendor's IV converted from calendar time",
+        "ivSource": "implied from the quote mid on tBasis before the floor (Black-76, parity "
+        "forward); else the vendor's IV converted from calendar time",
         "vanna": "USD delta per 1 vol point",
         "charm": "USD delta per hour of session time",
         "oi": "as of prior close",

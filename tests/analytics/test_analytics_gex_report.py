@@ -281,3 +281,37 @@ def test_a_mid_at_intrinsic_has_no_time_value_even_one_ulp_off() -> None:
     assert chain.source == ("mid", "mid", "vendor")
     tau = 180 / (252 * 390)
     assert float(chain.vol[2]) == pytest.approx(0.20 * math.sqrt((180 / CAL_YEAR_MIN) / tau))
+
+
+def test_the_15_minute_floor_caps_gamma_for_mid_implied_vols() -> None:
+    # ATM 0DTE 6000 call and put quoted by a vendor at 14% on calendar time. At 15:59 one
+    # session minute is left. The vol is implied on that real minute (6.05%: the vendor's
+    # total variance on our clock), and gamma is taken on the 15-minute floor:
+    #   real    = phi(d1) / (S vol sqrt(1 / 98,280))  = 0.34432
+    #   capped  = phi(d1) / (S vol sqrt(15 / 98,280)) = 0.08890 = real x sqrt(1/15)
+    # Implying on the floored T instead kept vol x sqrt(T) (gamma's only input), so the floor
+    # did nothing: 0.34432, and gamma grew as sqrt(15) from 15:45 to 15:59.
+    vol = 0.14 * math.sqrt(98_280 / CAL_YEAR_MIN)
+    assert vol == pytest.approx(0.0605, abs=5e-5)
+    real = bs_gamma(6000, 6000, vol, 1 / 98_280)
+    capped = bs_gamma(6000, 6000, vol, 15 / 98_280)
+    assert (real, capped) == (pytest.approx(0.34432, abs=5e-6), pytest.approx(0.08890, abs=5e-6))
+    assert capped == pytest.approx(real / math.sqrt(15), rel=1e-4)
+    gammas = {}
+    for hh, mm, left in ((15, 45, 15.0), (15, 59, 1.0)):
+        now = datetime.combine(MON, time(hh, mm), NY)
+        snaps = [vendor_snapshot(6000, k, 0.14, minutes_left=left) for k in ("call", "put")]
+        chain = price_chain([OptionPosition.from_snapshot(s) for s in snaps], 6000.0, now, CAL)
+        assert chain.source == ("mid", "mid")
+        assert float(chain.vol[0]) == pytest.approx(vol, rel=1e-6)
+        gammas[left] = float(chain.gamma()[0])
+    assert gammas[1.0] == pytest.approx(capped, rel=1e-6)
+    # From the floor on, ATM gamma stops growing: 15:59 as 15:45.
+    assert gammas[1.0] == pytest.approx(gammas[15.0], rel=1e-4)
+    # The vendor's IV without a mid lands on the same vol and the same capped gamma.
+    at_1559 = datetime.combine(MON, time(15, 59), NY)
+    bare = OptionPosition(6000.0, "call", MON, False, 1000.0, vendor_iv=0.14)
+    chain = price_chain([bare], 6000.0, at_1559, CAL)
+    assert chain.source == ("vendor",)
+    assert float(chain.vol[0]) == pytest.approx(vol, rel=1e-9)
+    assert float(chain.gamma()[0]) == pytest.approx(capped, rel=1e-6)
