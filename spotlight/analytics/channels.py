@@ -89,10 +89,13 @@ class ChannelInputs:
         """Regular-session minutes left today (early closes included; 0 outside a session)."""
         return self.cal.session_minutes_left(self.now)
 
-    def remaining_fraction(self) -> float:
-        """Share of today's session still to come: 0 outside it, 1 before the open."""
-        length = self.cal.session_length(self.now.date())
-        return max(0.0, min(1.0, self.minutes_left() / length)) if length > 0 else 0.0
+    def sigma_remaining(self, iv: float | None) -> float | None:
+        """The 1-sigma move over the rest of today's session, in points, from the 0DTE ATM
+        ``iv`` (``sigma_remaining_points``); None without a spot or an IV. The one figure
+        regime and setups both use."""
+        if not self.spx or not iv:
+            return None
+        return sigma_remaining_points(self.spx, iv, self.minutes_left())
 
 
 def session_summary(minutes: Sequence[Bar]) -> Bar | None:
@@ -238,10 +241,8 @@ def regime_payload(inputs: ChannelInputs) -> dict[str, Any]:
     rv = session_realized_vol(closes) if len(closes) > 2 else None
     iv_raw = gex.get("atmIv0dte")
     iv = float(iv_raw) if isinstance(iv_raw, int | float) else None
-    sigma_remaining = None
-    if spot and iv:
-        # The session's own close (13:00 on early-close days), not a fixed 16:00.
-        sigma_remaining = sigma_remaining_points(spot, iv, inputs.minutes_left())
+    # The session's own close (13:00 on early-close days), not a fixed 16:00.
+    sigma_remaining = inputs.sigma_remaining(iv)
     gamma = (
         gamma_sign(spot, flip, float(net), sigma_remaining or 0.0)
         if spot is not None and isinstance(net, int | float)
@@ -275,7 +276,9 @@ def regime_payload(inputs: ChannelInputs) -> dict[str, Any]:
 
 def sigma_remaining_points(spot: float, iv: float, minutes_left: float) -> float:
     """1-sigma move for the rest of the session: S * iv * sqrt(minutes / (252 * 390)), with
-    at least one minute (the move never reads exactly 0 while a quote still moves)."""
+    at least one minute (the move never reads exactly 0 while a quote still moves). ``iv``
+    is per year of 252 x 390 session minutes, so a short session's minutes count as what
+    they are: 60 minutes left of a 210-minute day is 60 / 98,280, not 60 / 210 of a day."""
     return spot * iv * math.sqrt(max(minutes_left, 1.0) / (252 * 390))
 
 

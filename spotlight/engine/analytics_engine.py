@@ -203,7 +203,7 @@ class AnalyticsEngine:
         clusters, self._zones = clusters_payload(level_list, move, self._zones)
         clusters["asOf"] = inputs.now_ms
         self.publish("clusters:update", clusters)
-        self._setups_and_coach(inputs, levels, regime, move)
+        self._setups_and_coach(inputs, levels, regime)
 
     # -- inputs -----------------------------------------------------------------------------
     def _inputs(self, now_ms: int) -> ChannelInputs:
@@ -231,13 +231,13 @@ class AnalyticsEngine:
         inputs: ChannelInputs,
         levels: dict[str, Any],
         regime: dict[str, Any],
-        move: float | None,
     ) -> None:
         spot = inputs.spx
         assert spot is not None
         gamma = gamma_levels(inputs.gex_spx)
         label = classify(regime["gamma"], regime["vol"], int(regime.get("trendEvidence") or 0))
-        sigma = move * inputs.remaining_fraction() ** 0.5 if move else 0.0
+        iv = regime.get("iv0dte")
+        sigma = inputs.sigma_remaining(iv if isinstance(iv, float) else None) or 0.0
         opening = levels.get("openingRange") or {}
         vwap = levels.get("vwap") or {}
         setups = detect_setups(
