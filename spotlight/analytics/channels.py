@@ -89,6 +89,15 @@ class ChannelInputs:
         """Regular-session minutes left today (early closes included; 0 outside a session)."""
         return self.cal.session_minutes_left(self.now)
 
+    def session_close_ms(self) -> int | None:
+        """The close of the regular session under way (Unix ms; 13:00 ET on early closes),
+        None before the open, after the close and on closed days."""
+        bounds = self.cal.session_bounds(self.now.date())
+        if bounds is None:
+            return None
+        opens, closes = (int(b.timestamp() * 1000) for b in bounds)
+        return closes if opens <= self.now_ms < closes else None
+
     def sigma_remaining(self, iv: float | None) -> float | None:
         """The 1-sigma move over the rest of today's session, in points, from the 0DTE ATM
         ``iv`` (``sigma_remaining_points``); None without a spot or an IV. The one figure

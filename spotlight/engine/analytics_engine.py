@@ -263,6 +263,7 @@ class AnalyticsEngine:
                 zones=self._zones,
                 net_gex=regime.get("netGexBn"),
                 freshness="OI as of prior close; prices live",
+                session_close_ms=inputs.session_close_ms(),
             )
         )
         self.publish(

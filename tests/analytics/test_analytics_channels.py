@@ -172,3 +172,44 @@ def test_setups_and_regime_share_one_remaining_session_sigma_on_an_early_close()
     # distanceSigma = (6000 - 6005) / 17.790 = -0.2811 (it was -5 / 24.244 = -0.2062).
     assert fade["distanceSigma"] == pytest.approx(-5 / sigma)
     assert fade["distanceSigma"] == pytest.approx(-0.2811, abs=5e-5)
+
+
+def test_the_late_day_pin_counts_from_the_sessions_own_close() -> None:
+    # 12:00 on 2026-11-27: 60 minutes before the 13:00 close, inside the pin's last 90
+    # minutes (14:30 on a 16:00 close, 11:30 on this one). Spot 6000, the AGS 5 points up,
+    # sigma 17.790: within 0.5 sigma (8.9) and beyond b (2), so the pin is on. A fixed 14:30
+    # start could never fire on a 13:00 close.
+    bars = [minute("I:SPX", ms(BLACK_FRIDAY, 9, 30) + i * 60_000, 6000.0) for i in range(150)]
+    engine = engine_with(bars)
+    gex = gex_with(5900.0, 5.0, 0.12)
+    gex["gammaLevels"].update(absGammaStrike=6005.0)
+    engine.latest["gex:SPX"] = gex
+    engine.levels(ms(BLACK_FRIDAY, 12, 0))
+    [pin] = engine.latest["setups:update"]["setups"]
+    assert (pin["kind"], pin["direction"], pin["state"]) == ("late_day_pin", "long", "triggered")
+    # 11:00 is two hours before the close: too early for the pin.
+    early = [b for b in bars if b.start_ms < ms(BLACK_FRIDAY, 11)]
+    engine = engine_with(early)
+    engine.latest["gex:SPX"] = gex
+    engine.levels(ms(BLACK_FRIDAY, 11, 0))
+    assert "late_day_pin" not in [s["kind"] for s in engine.latest["setups:update"]["setups"]]
+
+
+def test_no_live_setups_without_an_open_session() -> None:
+    # 13:30 on 2026-11-27, half an hour after the 13:00 close: the call wall 5 points above
+    # spot in positive gamma made a "watching" fade. Nothing is live after the bell.
+    bars = [minute("I:SPX", ms(BLACK_FRIDAY, 9, 30) + i * 60_000, 6000.0) for i in range(210)]
+    gex = gex_with(5900.0, 5.0, 0.12)
+    gex["gammaLevels"].update(callWall=6005.0)
+    for now in (ms(BLACK_FRIDAY, 12, 59), ms(BLACK_FRIDAY, 13, 0), ms(BLACK_FRIDAY, 13, 30)):
+        engine = engine_with(bars)
+        engine.latest["gex:SPX"] = gex
+        engine.levels(now)
+        kinds = [s["kind"] for s in engine.latest["setups:update"]["setups"]]
+        assert kinds == (["call_wall_fade"] if now < ms(BLACK_FRIDAY, 13) else []), now
+    # Nor on a weekend, with Friday's bars and levels still in place.
+    saturday = BLACK_FRIDAY + timedelta(days=1)
+    engine = engine_with(bars)
+    engine.latest["gex:SPX"] = gex
+    engine.levels(ms(saturday, 12, 0))
+    assert engine.latest["setups:update"]["setups"] == []
