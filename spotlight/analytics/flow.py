@@ -10,7 +10,8 @@ quote; trades between polls are invisible. Per contract, between the previous po
   delta_volume * last price (else the quote mid) * multiplier.
 * vol_oi = vol_t / max(OI, 1). OI is start-of-day, so vol > OI implies opening activity.
 * side of the latest print vs the quote: price >= ask buy, <= bid sell, else mid; "unknown"
-  when the quote or trade is missing or their timestamps are more than 1 s apart.
+  when the quote or trade is missing, the quote is crossed (ask below bid) or their
+  timestamps are more than 1 s apart.
 * extrinsic premium = the interval premium less intrinsic value (per contract, the
   interval's average price minus max(S - K, 0) for calls or max(K - S, 0) for puts, floored
   at 0): what was paid for optionality. A deep in-the-money lot is mostly intrinsic (stock
@@ -49,7 +50,7 @@ from datetime import date
 from typing import Literal
 
 from spotlight.analytics.trade_conditions import PrintKind, classify_print
-from spotlight.domain.options import OptionSnapshot
+from spotlight.domain.options import OptionSnapshot, quote_problem
 
 __all__ = [
     "FlowAlert",
@@ -137,6 +138,8 @@ def classify_side(snap: OptionSnapshot, max_skew_ms: int = 1_000) -> Side:
         return "unknown"
     if abs(snap.quote_ts_ms - snap.trade_ts_ms) > max_skew_ms:
         return "unknown"
+    if quote_problem(bid, ask) == "crossed":
+        return "unknown"  # the ask below the bid: no side to compare with
     if price >= ask:
         return "buy"
     if price <= bid:

@@ -88,6 +88,10 @@ def test_side_classification() -> None:
     assert classify_side(snap(bid=None)) == "unknown"
     assert classify_side(snap(quote_ts_ms=None)) == "unknown"
     assert classify_side(snap(last_price=None)) == "unknown"
+    # A crossed quote (bid 10.1 over ask 9.9) says nothing about which side was hit.
+    assert classify_side(snap(last_price=10.0, bid=10.1, ask=9.9)) == "unknown"
+    # Without a bid, a print at the ask is still a buy.
+    assert classify_side(snap(last_price=0.05, bid=0.0, ask=0.05)) == "buy"
 
 
 def test_unusual_vol_oi_threshold_edges_and_once_per_session() -> None:

@@ -316,3 +316,26 @@ def test_the_15_minute_floor_caps_gamma_for_mid_implied_vols() -> None:
     assert chain.source == ("vendor",)
     assert float(chain.vol[0]) == pytest.approx(vol, rel=1e-9)
     assert float(chain.gamma()[0]) == pytest.approx(capped, rel=1e-6)
+
+
+def test_a_crossed_quote_is_priced_from_the_vendor_iv() -> None:
+    from spotlight.market.massive.models import parse_option_snapshot
+
+    # Bid 3.00 over ask 1.00 on the 6050 call at 13:00: the "mid" 2.00 implied a vol of
+    # 15.5%. Refused when parsed, it leaves the vendor's 14% (calendar time), converted.
+    item = {
+        "details": {
+            "ticker": "O:SPXW261123C06050000", "contract_type": "call",
+            "expiration_date": "2026-11-23", "strike_price": 6050, "shares_per_contract": 100,
+        },
+        "open_interest": 1000, "implied_volatility": 0.14,
+        "last_quote": {"bid": 3.00, "ask": 1.00, "midpoint": 2.00},
+    }  # fmt: skip
+    position = OptionPosition.from_snapshot(parse_option_snapshot(item))
+    chain = price_chain([position], 6000.0, AT_13, CAL)
+    assert chain.source == ("vendor",)
+    assert float(chain.vol[0]) == pytest.approx(
+        0.14 * math.sqrt((180 / CAL_YEAR_MIN) / (180 / 98_280))
+    )
+    # What the crossed mid would have given: 15.5%.
+    assert implied_vol("call", 2.00, 6000.0, 6050.0, 180 / 98_280) == pytest.approx(0.155, abs=5e-4)
