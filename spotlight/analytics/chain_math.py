@@ -6,6 +6,7 @@ time* ``T`` (session-aware trading time, ``session.SessionCalendar.year_fraction
 respect to the spot are:
 
     d1 = [ln(F/K) + vol^2 T / 2] / (vol sqrt T),  d2 = d1 - vol sqrt T
+    delta = D c N(d1) (calls), D c (N(d1) - 1) (puts)
     gamma = D c phi(d1) / (S vol sqrt T)           (per point, calls and puts alike)
     vanna = -D c phi(d1) d2 / vol                  (delta per unit of vol)
     charm = D c phi(d1) d2 / (2 T)                 (delta change per year of T passing)
@@ -34,6 +35,7 @@ __all__ = [
     "Arr",
     "black_price",
     "charm",
+    "delta",
     "gamma",
     "implied_vols",
     "ncdf",
@@ -115,6 +117,13 @@ def implied_vols(is_call: Arr, price: Arr, fwd: Arr, strike: Arr, t: Arr, disc: 
         sigma = np.where(done, sigma, np.where(inside, step, 0.5 * (lo + hi)))
     solved = np.where(reachable, sigma, np.nan)
     out[ok] = solved
+    return out
+
+
+def delta(spot: float, is_call: Arr, fwd: Arr, strike: Arr, vol: Arr, t: Arr, disc: Arr) -> Arr:
+    d1, _, _ = _d1_d2(fwd, strike, vol, t)
+    n1 = ncdf(d1)
+    out: Arr = disc * (fwd / spot) * np.where(is_call > 0, n1, n1 - 1.0)
     return out
 
 

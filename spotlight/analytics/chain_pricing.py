@@ -65,7 +65,8 @@ class OptionPosition:
 
     The vol comes from, in order: ``iv`` (already on Spotlight's basis: tests, worked
     examples), the quote ``mid`` (implied on our T), ``vendor_iv`` (the source's IV on
-    calendar time, converted). ``vendor_gamma`` is only for the cross-check."""
+    calendar time, converted). ``vendor_gamma`` is only for the cross-check; ``ticker``
+    (OCC, from a snapshot) keys what flow reads back (``PricedChain.delta_by_ticker``)."""
 
     strike: float
     kind: str  # "call" or "put"
@@ -77,6 +78,7 @@ class OptionPosition:
     vendor_gamma: float | None = None
     mid: float | None = None
     vendor_iv: float | None = None
+    ticker: str = ""
 
     @classmethod
     def from_snapshot(cls, snap: OptionSnapshot) -> OptionPosition:
@@ -99,6 +101,7 @@ class OptionPosition:
             vendor_gamma=snap.gamma,
             mid=snap.mid,
             vendor_iv=snap.implied_volatility,
+            ticker=snap.ticker,
         )
 
 
@@ -139,6 +142,21 @@ class PricedChain:
     def gamma(self) -> Arr:
         fwd = self.carry * self.spot
         return cm.gamma(self.spot, fwd, self.strike, self.vol, self.t, self.disc)
+
+    def delta(self) -> Arr:
+        """Per contract, d price / d spot (calls > 0, puts < 0), on the same vol and T as
+        the other greeks."""
+        fwd = self.carry * self.spot
+        return cm.delta(self.spot, self.is_call, fwd, self.strike, self.vol, self.t, self.disc)
+
+    def delta_by_ticker(self) -> dict[str, float]:
+        """``delta`` keyed by contract ticker, for flow where the vendor gives none
+        (positions without a ticker are left out)."""
+        return {
+            p.ticker: float(d)
+            for p, d in zip(self.positions, self.delta(), strict=True)
+            if p.ticker
+        }
 
     def gex(self) -> Arr:
         """Per contract, $ per 1% move at the current spot."""

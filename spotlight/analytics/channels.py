@@ -18,7 +18,7 @@ from typing import Any
 
 from spotlight.analytics.basis import BasisTracker
 from spotlight.analytics.clusters import Zone, adaptive_width, cluster_levels
-from spotlight.analytics.gex import OptionPosition
+from spotlight.analytics.gex import OptionPosition, PricedChain, price_chain
 from spotlight.analytics.gex_report import gex_report
 from spotlight.analytics.levels import Level, all_levels, opening_range, session_vwap
 from spotlight.analytics.regime import (
@@ -127,15 +127,18 @@ def session_summary(minutes: Sequence[Bar]) -> Bar | None:
 
 def gex_payload(
     chain: Sequence[OptionSnapshot], spot: float, now: dt.datetime, calendar: SessionCalendar
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], PricedChain]:
+    """The GEX payload of one chain and the priced chain behind it (flow reads its deltas
+    where the vendor gives none)."""
     positions = []
     for snap in chain:
         try:
             positions.append(OptionPosition.from_snapshot(snap))
         except ValueError:
             continue  # a contract we cannot classify is left out, not guessed
+    priced = price_chain(positions, spot, now, calendar)
     # The 0DTE at-the-money vol (the regime's implied side) is in the report, on our basis.
-    return gex_report(positions, spot, now, calendar)
+    return gex_report(positions, spot, now, calendar, priced=priced), priced
 
 
 def chosen_gamma(gex: Mapping[str, Any] | None) -> Mapping[str, Any]:

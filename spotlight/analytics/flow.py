@@ -18,7 +18,11 @@ quote; trades between polls are invisible. Per contract, between the previous po
   replacement), not a whale.
 * delta_notional = delta_volume * delta * multiplier * spot: the interval's delta exposure as
   if bought (calls +, puts -), reported whatever the side; ``directional_delta_notional`` is
-  it signed by the side (+1 buy, -1 sell), None for mid or unknown prints.
+  it signed by the side (+1 buy, -1 sell), None for mid or unknown prints. The delta is the
+  vendor's, else the chain pricing's (``model_deltas``: Black-76 on our vol, forward and T,
+  ``chain_pricing.PricedChain.delta``); ``delta_source`` says which ("vendor", "model", or
+  None without either). Vendors publish no greeks for deep in-the-money contracts, where
+  delta matters most: 1,000 such calls are $600m of delta at 6000.
 * the latest print's trade conditions (``trade_conditions.py``): a canceled print is not a
   new print; a complex-order leg (spreads, boxes, stock-tied, compression) gives no direction,
   so an interval whose newest print is one raises no premium, block or sweep alert and is left
@@ -44,7 +48,8 @@ Pure module.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -62,6 +67,7 @@ __all__ = [
 ]
 
 Side = Literal["buy", "sell", "mid", "unknown"]
+DeltaSource = Literal["vendor", "model"]
 AlertKind = Literal["unusual_vol_oi", "large_premium", "block", "possible_sweep"]
 
 _SIDE_SIGN: dict[str, int] = {"buy": 1, "sell": -1, "mid": 0, "unknown": 0}
@@ -105,6 +111,7 @@ class FlowAlert:
     directional_delta_notional: float | None = None
     print_kind: PrintKind | None = None
     print_size: float | None = None
+    delta_source: DeltaSource | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -119,6 +126,7 @@ class FlowAlert:
             "premium": self.premium,
             "vol_oi": self.vol_oi,
             "delta_notional": self.delta_notional,
+            "delta_source": self.delta_source,
             "directional_delta_notional": self.directional_delta_notional,
             "extrinsic_premium": self.extrinsic_premium,
             "print_kind": self.print_kind,
@@ -231,15 +239,26 @@ class FlowTracker:
         # Intervals left out of alerts and the signed aggregates, by print kind (complex
         # legs), this session: shown in the flow payload so nothing is silently dropped.
         self.filtered: dict[str, int] = {}
+        # Intervals by where their delta came from, this session ("none": neither).
+        self.delta_sources: dict[str, int] = dict.fromkeys(("vendor", "model", "none"), 0)
 
     def update(
-        self, chain: Sequence[OptionSnapshot], spot: float, now_ms: int, today: date
+        self,
+        chain: Sequence[OptionSnapshot],
+        spot: float,
+        now_ms: int,
+        today: date,
+        model_deltas: Mapping[str, float] | None = None,
     ) -> list[FlowAlert]:
+        """Alerts for the intervals since the previous call. ``model_deltas`` ({ticker:
+        delta}, the chain pricing's) stand in where a snapshot has no vendor delta."""
         if self._day != today:
             self._day = today
             self._all, self._zero = _Scope(), _Scope()
             self._unusual_fired.clear()
             self.filtered = {}
+            self.delta_sources = dict.fromkeys(self.delta_sources, 0)
+        models = model_deltas or {}
         alerts: list[FlowAlert] = []
         current: dict[str, OptionSnapshot] = {}
         today_text = today.isoformat()
@@ -256,9 +275,8 @@ class FlowTracker:
             if snap.day_volume < prev.day_volume:
                 self._unusual_fired.discard(snap.ticker)  # new session for this contract
                 continue
-            alerts.extend(
-                self._compare(prev, snap, spot, now_ms, snap.expiration_date == today_text)
-            )
+            zero = snap.expiration_date == today_text
+            alerts.extend(self._compare(prev, snap, spot, now_ms, zero, models.get(snap.ticker)))
         self._prev = current
         self._unusual_fired &= current.keys()
         return alerts
@@ -270,7 +288,13 @@ class FlowTracker:
         return vol_oi >= ratio and snap.day_volume >= t.min_volume
 
     def _compare(
-        self, prev: OptionSnapshot, cur: OptionSnapshot, spot: float, now_ms: int, zero: bool
+        self,
+        prev: OptionSnapshot,
+        cur: OptionSnapshot,
+        spot: float,
+        now_ms: int,
+        zero: bool,
+        model_delta: float | None,
     ) -> list[FlowAlert]:
         t = self._t
         dvol = cur.day_volume - prev.day_volume
@@ -282,7 +306,9 @@ class FlowTracker:
         vol_oi = cur.day_volume / max(cur.open_interest, 1.0)
         side = classify_side(cur, t.max_quote_skew_ms)
         sign = _SIDE_SIGN[side]
-        delta_notional = None if cur.delta is None else dvol * cur.delta * m * spot
+        delta, delta_source = _delta(cur, model_delta)
+        self.delta_sources[delta_source or "none"] += 1
+        delta_notional = None if delta is None else dvol * delta * m * spot
         option_type = "call" if cur.contract_type == "call" else "put"
         new_print = cur.trade_ts_ms is not None and cur.trade_ts_ms != prev.trade_ts_ms
         kind_of_print = classify_print(cur.last_conditions) if new_print else None
@@ -333,6 +359,7 @@ class FlowTracker:
                 directional_delta_notional=directional,
                 print_kind=kind_of_print,
                 print_size=cur.last_size if new_print else None,
+                delta_source=delta_source,
             )
             for kind in kinds
         ]
@@ -341,9 +368,21 @@ class FlowTracker:
         """Session flow so far: ``{"all": scope, "zero_dte": scope}``; each scope is
         ``{call_premium, put_premium, net_delta, by_strike: {"6000": {...}}}``. Premiums are
         signed by side (buy +, sell -, mid/unknown 0); net_delta is the directional delta
-        notional in $. Complex-order legs are left out (``filtered`` counts them)."""
+        notional in $. Complex-order legs are left out (``filtered`` counts them);
+        ``delta_sources`` counts the session's intervals by where their delta came from
+        (vendor, model, none)."""
         return {
             "all": self._all.to_json(),
             "zero_dte": self._zero.to_json(),
             "filtered": dict(self.filtered),
+            "delta_sources": dict(self.delta_sources),
         }
+
+
+def _delta(snap: OptionSnapshot, model: float | None) -> tuple[float | None, DeltaSource | None]:
+    """The vendor's delta, else the chain pricing's, with which it was."""
+    if snap.delta is not None:
+        return snap.delta, "vendor"
+    if model is not None and math.isfinite(model):
+        return model, "model"
+    return None, None

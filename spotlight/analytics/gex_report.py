@@ -284,10 +284,15 @@ def gex_report(
     floor_minutes: float = DEFAULT_FLOOR_MINUTES,
     r: float = 0.0,
     q: float = 0.0,
+    priced: PricedChain | None = None,
 ) -> dict[str, object]:
-    """The GEX channel payload for one underlying (JSON-ready; amounts in $bn)."""
+    """The GEX channel payload for one underlying (JSON-ready; amounts in $bn). ``priced``
+    is ``positions`` already priced with the same arguments (the worker shares one priced
+    chain between GEX and flow); priced here when None."""
     positions = list(positions)
-    chain = price_chain(positions, spot, now, calendar, max_dte, floor_minutes, r=r, q=q)
+    chain = priced
+    if chain is None:
+        chain = price_chain(positions, spot, now, calendar, max_dte, floor_minutes, r=r, q=q)
     buckets = {name: _bucket(chain, name, step) for name in BUCKETS}
     today = now.astimezone(NY).date()
     expiries = _expiries(positions, chain, now, calendar)

@@ -107,12 +107,13 @@ def analyze(
         spot = spots.get(underlying) or chain[0].underlying_value
         if not spot:
             continue
-        payload = gex_payload(chain, spot, now, nyse_calendar(now.year))
+        payload, priced = gex_payload(chain, spot, now, nyse_calendar(now.year))
         payload["underlying"] = underlying
         payload["chain"] = _chain_note(job, underlying, len(chain))
         out["gex"][underlying] = payload
         if underlying == "I:SPX":
-            alerts = flow.update(chain, spot, now_ms, now.date())
+            deltas = priced.delta_by_ticker()
+            alerts = flow.update(chain, spot, now_ms, now.date(), model_deltas=deltas)
             out["flow"] = {
                 "alerts": alerts,
                 "aggregates": flow.aggregates(),

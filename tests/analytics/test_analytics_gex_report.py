@@ -339,3 +339,28 @@ def test_a_crossed_quote_is_priced_from_the_vendor_iv() -> None:
     )
     # What the crossed mid would have given: 15.5%.
     assert implied_vol("call", 2.00, 6000.0, 6050.0, 180 / 98_280) == pytest.approx(0.155, abs=5e-4)
+
+
+def test_chain_delta_is_the_derivative_of_the_price_in_spot() -> None:
+    import numpy as np
+
+    from spotlight.analytics.chain_math import black_price
+
+    # Delta of Black-76 on F = c S with discount D: D c N(d1) for a call, D c (N(d1) - 1)
+    # for a put. Checked against a central difference of the price in spot, with a carry
+    # and a discount that are not 1 (r = 5%, 9 days out, forward from q).
+    book = [pos(k, kind, MON + timedelta(9), iv=0.2) for k in (5800, 6000, 6250)
+            for kind in ("call", "put")]  # fmt: skip
+    chain = price_chain(book, 6000.0, AT_13, CAL, r=0.05, q=0.01)
+    assert float(chain.carry[0]) != 1.0 and float(chain.disc[0]) != 1.0
+    got = chain.delta()
+    h = 1e-3
+    for i in range(len(book)):
+        one = [np.asarray([a[i]]) for a in (chain.is_call, chain.strike, chain.vol, chain.t)]
+        is_call, strike, vol, t = one
+        c, d = chain.carry[i : i + 1], chain.disc[i : i + 1]
+        up = black_price(is_call, c * (6000 + h), strike, vol, t, d)[0]
+        down = black_price(is_call, c * (6000 - h), strike, vol, t, d)[0]
+        assert float(got[i]) == pytest.approx((up - down) / (2 * h), abs=1e-7)
+    # Call minus put at one strike is D c (put-call parity).
+    assert float(got[0] - got[1]) == pytest.approx(float(chain.disc[0] * chain.carry[0]))
