@@ -10,35 +10,43 @@ quote; trades between polls are invisible. Per contract, between the previous po
   delta_volume * last price (else the quote mid) * multiplier.
 * vol_oi = vol_t / max(OI, 1). OI is start-of-day, so vol > OI implies opening activity.
 * side of the latest print vs the quote: price >= ask buy, <= bid sell, else mid; "unknown"
-  when the quote or trade is missing, the quote is crossed (ask below bid) or their
-  timestamps are more than 1 s apart.
+  when the print is not new (it came before the interval), the quote or trade is missing,
+  the quote is crossed (ask below bid) or their timestamps are more than 1 s apart.
 * extrinsic premium = the interval premium less intrinsic value (per contract, the
   interval's average price minus max(S - K, 0) for calls or max(K - S, 0) for puts, floored
   at 0): what was paid for optionality. A deep in-the-money lot is mostly intrinsic (stock
   replacement), not a whale.
 * delta_notional = delta_volume * delta * multiplier * spot: the interval's delta exposure as
   if bought (calls +, puts -), reported whatever the side; ``directional_delta_notional`` is
-  it signed by the side (+1 buy, -1 sell), None for mid or unknown prints. The delta is the
+  the delta of the signed lots the prints account for (bought minus sold), None when no
+  aggressive print was seen. The delta is the
   vendor's, else the chain pricing's (``model_deltas``: Black-76 on our vol, forward and T,
   ``chain_pricing.PricedChain.delta``); ``delta_source`` says which ("vendor", "model", or
   None without either). Vendors publish no greeks for deep in-the-money contracts, where
   delta matters most: 1,000 such calls are $600m of delta at 6000.
-* the latest print's trade conditions (``trade_conditions.py``): a canceled print is not a
-  new print; a complex-order leg (spreads, boxes, stock-tied, compression) gives no direction,
-  so an interval whose newest print is one raises no premium, block or sweep alert and is left
-  out of the signed aggregates (``FlowTracker.filtered`` counts them).
+* evidence (``flow_evidence.py``): the interval's prints that were seen (a snapshot shows
+  only the newest, and only if it is new) speak for their own lots, judged by their trade
+  conditions (``trade_conditions.py``): a canceled print is no print; a complex-order leg
+  (spreads, boxes, stock-tied, compression) gives no direction. The rest of the interval's
+  volume is unseen, of no known kind or side. Signed premium and delta in the aggregates
+  are for the signed single-leg lots only (premium x signed lots / volume); an interval with
+  complex lots, or with no print seen, is counted in ``FlowTracker.filtered`` ("complex",
+  "unseen").
 
 Alert rules (defaults in :class:`FlowThresholds`, scaled up for SPX), on the interval's own
-traded volume, never on the latest print's size alone:
+traded volume and the lots its prints support, never on the latest print's size alone:
 
 * unusual_vol_oi: vol_oi >= 1 (0DTE: >= 2) and vol_t >= 500; once per contract per session,
   and not for a contract that was already past the bar when first seen (a start mid-session).
-* large_premium: interval extrinsic premium >= $250k (0DTE: $500k).
+* large_premium: the extrinsic premium of the interval's single-leg lots (extrinsic premium x
+  single-leg lots seen / volume) >= $250k (0DTE: $500k): 999 unseen spread lots and a 1-lot
+  print are one lot of evidence, not $600k of flow.
 * block: a new single-leg print (not ISO: that is a sweep's child) of >= 500 contracts that
   the interval's volume can hold.
-* possible_sweep (confidence "low"): a new print flagged ISO (an intermarket sweep order),
-  aggressive (buy or sell), with >= 250 contracts in the interval. Snapshots show one print
-  per poll, so this is the most they can support; without the ISO flag nothing is claimed.
+* possible_sweep (confidence "low"): >= 250 contracts in aggressive prints flagged ISO (an
+  intermarket sweep order) on one side, seen in the interval: a 1-lot ISO print in a 300-lot
+  interval is one lot of sweep evidence. Snapshots show one print per poll, so a sweep is
+  claimed only when that print alone carries it; without the ISO flag nothing is claimed.
 
 Memory: only contracts present in the latest snapshot are kept; aggregates are per strike
 and reset when ``today`` changes.
@@ -54,6 +62,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from spotlight.analytics.flow_evidence import Print, Side, judge
 from spotlight.analytics.trade_conditions import PrintKind, classify_print
 from spotlight.domain.options import OptionSnapshot, quote_problem
 
@@ -66,11 +75,8 @@ __all__ = [
     "interval_premium",
 ]
 
-Side = Literal["buy", "sell", "mid", "unknown"]
 DeltaSource = Literal["vendor", "model"]
 AlertKind = Literal["unusual_vol_oi", "large_premium", "block", "possible_sweep"]
-
-_SIDE_SIGN: dict[str, int] = {"buy": 1, "sell": -1, "mid": 0, "unknown": 0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,8 +310,6 @@ class FlowTracker:
         premium = interval_premium(prev, cur)
         extrinsic = extrinsic_premium(cur, premium, dvol, spot)
         vol_oi = cur.day_volume / max(cur.open_interest, 1.0)
-        side = classify_side(cur, t.max_quote_skew_ms)
-        sign = _SIDE_SIGN[side]
         delta, delta_source = _delta(cur, model_delta)
         self.delta_sources[delta_source or "none"] += 1
         delta_notional = None if delta is None else dvol * delta * m * spot
@@ -314,31 +318,34 @@ class FlowTracker:
         kind_of_print = classify_print(cur.last_conditions) if new_print else None
         if kind_of_print == "canceled":
             new_print, kind_of_print = False, None
-        directional = (
-            None if delta_notional is None or sign == 0 or kind_of_print == "complex"
-            else sign * delta_notional
-        )  # fmt: skip
+        # An older print says nothing about this interval's lots, its side included.
+        side: Side = classify_side(cur, t.max_quote_skew_ms) if new_print else "unknown"
+        size = cur.last_size if new_print and cur.last_size is not None else 0.0
+        seen = [Print(size, kind_of_print, side)] if kind_of_print and size > 0 else []
+        ev = judge(dvol, seen)
+        directional = None if delta is None or not ev.sided else ev.signed * delta * m * spot
         kinds: list[AlertKind] = []
         if self._unusual(cur, zero) and cur.ticker not in self._unusual_fired:
             self._unusual_fired.add(cur.ticker)
             kinds.append("unusual_vol_oi")
-        if kind_of_print == "complex":
-            # A spread or box leg: no direction, no premium or print alerts, no signed flow.
-            self.filtered["complex"] = self.filtered.get("complex", 0) + 1
-        else:
-            signed = sign * premium
+        if ev.complex > 0 or not seen:
+            # Spread or box legs (no direction), or no print seen at all (nothing known).
+            reason = "complex" if ev.complex > 0 else "unseen"
+            self.filtered[reason] = self.filtered.get(reason, 0) + 1
+        if ev.sided:
+            # Premium and delta signed for the lots the prints account for, no more.
+            signed = premium * ev.signed / dvol
             self._all.add(cur.strike, option_type, signed, directional or 0.0)
             if zero:
                 self._zero.add(cur.strike, option_type, signed, directional or 0.0)
-            size = cur.last_size if new_print and cur.last_size is not None else 0.0
-            big = t.large_premium_0dte if zero else t.large_premium
-            if extrinsic >= big:
-                kinds.append("large_premium")
-            # An ISO print is one child of a sweep, not a block crossed at one price.
-            if size >= t.block_contracts and size <= dvol and kind_of_print == "single":
-                kinds.append("block")
-            if kind_of_print == "iso" and dvol >= t.sweep_contracts and side in ("buy", "sell"):
-                kinds.append("possible_sweep")
+        big = t.large_premium_0dte if zero else t.large_premium
+        if extrinsic * ev.single / dvol >= big:
+            kinds.append("large_premium")
+        # An ISO print is one child of a sweep, not a block crossed at one price.
+        if kind_of_print == "single" and t.block_contracts <= size <= dvol:
+            kinds.append("block")
+        if ev.sweep >= t.sweep_contracts and ev.sweep_side is not None:
+            kinds.append("possible_sweep")
         return [
             FlowAlert(
                 id=f"{kind}:{cur.ticker}:{now_ms}",
@@ -347,7 +354,7 @@ class FlowTracker:
                 strike=cur.strike,
                 expiry=cur.expiration_date,
                 option_type=option_type,
-                side=side,
+                side=ev.sweep_side if kind == "possible_sweep" and ev.sweep_side else side,
                 delta_volume=dvol,
                 premium=premium,
                 vol_oi=vol_oi,
