@@ -304,6 +304,13 @@ class Metrics:
             ["endpoint", "reason"],
             registry=r,
         )
+        self.option_quotes_refused = Counter(
+            "spotlight_option_quotes_refused_total",
+            "Option quotes whose mid was refused when parsed, by underlying and reason "
+            "(crossed: ask below bid; zero-bid), counted per chain analyzed",
+            ["underlying", "reason"],
+            registry=r,
+        )
         self.events_published = Counter(
             "spotlight_events_published_total",
             "Events published by the hub, by type",

@@ -349,6 +349,7 @@ class SpotlightService:
             self.clock,
             ChannelCadence(gex_s=s.gex_s, levels_s=s.levels_s),
             self.executor_factory,
+            metrics=self.metrics,
         )
         # A follower's mirrored channels land in the engine's own ``latest``: snapshots read
         # them, and a takeover's analytics start from them.

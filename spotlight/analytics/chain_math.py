@@ -6,6 +6,7 @@ time* ``T`` (session-aware trading time, ``session.SessionCalendar.year_fraction
 respect to the spot are:
 
     d1 = [ln(F/K) + vol^2 T / 2] / (vol sqrt T),  d2 = d1 - vol sqrt T
+    delta = D c N(d1) (calls), D c (N(d1) - 1) (puts)
     gamma = D c phi(d1) / (S vol sqrt T)           (per point, calls and puts alike)
     vanna = -D c phi(d1) d2 / vol                  (delta per unit of vol)
     charm = D c phi(d1) d2 / (2 T)                 (delta change per year of T passing)
@@ -34,6 +35,7 @@ __all__ = [
     "Arr",
     "black_price",
     "charm",
+    "delta",
     "gamma",
     "implied_vols",
     "ncdf",
@@ -82,7 +84,8 @@ def black_price(is_call: Arr, fwd: Arr, strike: Arr, vol: Arr, t: Arr, disc: Arr
 
 def implied_vols(is_call: Arr, price: Arr, fwd: Arr, strike: Arr, t: Arr, disc: Arr) -> Arr:
     """The vol in [IV_LOW, IV_HIGH] repricing each ``price``, NaN where none exists (a price
-    outside the no-arbitrage bounds or the bracket, or a non-positive input)."""
+    outside the no-arbitrage bounds or the bracket, a price without time value: within
+    ``_IV_PRICE_TOL`` x F of intrinsic, or a non-positive input)."""
     n = price.shape[0]
     ok = np.isfinite(price) & (price > 0) & (t > 0) & (fwd > 0) & (strike > 0) & (disc > 0)
     out = np.full(n, np.nan)
@@ -91,10 +94,13 @@ def implied_vols(is_call: Arr, price: Arr, fwd: Arr, strike: Arr, t: Arr, disc: 
     c, p, f, k, tt, d = (a[ok] for a in (is_call, price, fwd, strike, t, disc))
     lo = np.full(p.shape, IV_LOW)
     hi = np.full(p.shape, IV_HIGH)
-    reachable = (black_price(c, f, k, lo, tt, d) < p) & (p < black_price(c, f, k, hi, tt, d))
+    tol = _IV_PRICE_TOL * f
+    # A price within ``tol`` of the lowest vol's price (intrinsic value, deep in the money)
+    # has no time value to invert: the forward rebuilt as carry x spot can sit one ulp off,
+    # and a "time value" of 1e-12 points solved to a vol of a few percent.
+    reachable = (p - black_price(c, f, k, lo, tt, d) > tol) & (p < black_price(c, f, k, hi, tt, d))
     # Brenner-Subrahmanyam's at-the-money estimate: a start close to the answer near the money.
     sigma = np.clip(np.sqrt(2.0 * math.pi / tt) * p / (d * f), IV_LOW * 2, IV_HIGH / 2)
-    tol = _IV_PRICE_TOL * f
     for _ in range(_IV_STEPS):
         model = black_price(c, f, k, sigma, tt, d)
         diff = model - p
@@ -111,6 +117,13 @@ def implied_vols(is_call: Arr, price: Arr, fwd: Arr, strike: Arr, t: Arr, disc: 
         sigma = np.where(done, sigma, np.where(inside, step, 0.5 * (lo + hi)))
     solved = np.where(reachable, sigma, np.nan)
     out[ok] = solved
+    return out
+
+
+def delta(spot: float, is_call: Arr, fwd: Arr, strike: Arr, vol: Arr, t: Arr, disc: Arr) -> Arr:
+    d1, _, _ = _d1_d2(fwd, strike, vol, t)
+    n1 = ncdf(d1)
+    out: Arr = disc * (fwd / spot) * np.where(is_call > 0, n1, n1 - 1.0)
     return out
 
 

@@ -1,10 +1,16 @@
 """A chain put on one basis: the live contracts of the buckets, priced (pure).
 
 ``price_chain`` selects the live contracts within ``max_dte`` and gives each its volatility
-time T (``session.SessionCalendar.year_fraction``), discount, forward (put-call parity) and a
-vol on that T: ``iv`` when given, else implied from the quote mid, else the vendor's IV
-converted keeping its total variance (gex.py's docstring has why). ``PricedChain`` holds them
-as arrays and computes the per-contract exposures (``chain_math``).
+time (``session.SessionCalendar.year_fraction``), discount, forward (put-call parity) and a
+vol: ``iv`` when given, else implied from the quote mid, else the vendor's IV converted
+keeping its total variance (gex.py's docstring has why). ``PricedChain`` holds them as arrays
+and computes the per-contract exposures (``chain_math``).
+
+Two times, one for each job. The vol is implied on the real time left, tau (what the quote
+prices); the greeks are taken on T = max(tau, floor). Gamma depends on vol x sqrt(T) alone, so
+implying on the floored T would give back the real, diverging gamma whatever the floor; on
+tau then T, at-the-money gamma is the real one times sqrt(tau / floor) inside the last
+``floor_minutes``: capped, as the floor intends.
 """
 
 from __future__ import annotations
@@ -59,7 +65,8 @@ class OptionPosition:
 
     The vol comes from, in order: ``iv`` (already on Spotlight's basis: tests, worked
     examples), the quote ``mid`` (implied on our T), ``vendor_iv`` (the source's IV on
-    calendar time, converted). ``vendor_gamma`` is only for the cross-check."""
+    calendar time, converted). ``vendor_gamma`` is only for the cross-check; ``ticker``
+    (OCC, from a snapshot) keys what flow reads back (``PricedChain.delta_by_ticker``)."""
 
     strike: float
     kind: str  # "call" or "put"
@@ -71,6 +78,7 @@ class OptionPosition:
     vendor_gamma: float | None = None
     mid: float | None = None
     vendor_iv: float | None = None
+    ticker: str = ""
 
     @classmethod
     def from_snapshot(cls, snap: OptionSnapshot) -> OptionPosition:
@@ -93,6 +101,7 @@ class OptionPosition:
             vendor_gamma=snap.gamma,
             mid=snap.mid,
             vendor_iv=snap.implied_volatility,
+            ticker=snap.ticker,
         )
 
 
@@ -100,9 +109,10 @@ class OptionPosition:
 class PricedChain:
     """The live, priced contracts of a chain at one spot and instant, as parallel arrays.
 
-    ``weight`` = sign * OI * multiplier (calls +, puts -); ``t`` is vol time (years of
-    trading time), ``disc`` the discount factor, ``carry`` = forward / spot; ``vol`` is on
-    our basis; ``source`` says where each vol came from ("given", "mid" or "vendor").
+    ``weight`` = sign * OI * multiplier (calls +, puts -); ``t`` is the floored vol time
+    the greeks use (years of trading time), ``disc`` the discount factor, ``carry`` =
+    forward / spot; ``vol`` is on our basis, implied on the real time left; ``source`` says
+    where each vol came from ("given", "mid" or "vendor").
     ``unpriced`` counts live contracts with OI but no usable vol."""
 
     spot: float
@@ -132,6 +142,21 @@ class PricedChain:
     def gamma(self) -> Arr:
         fwd = self.carry * self.spot
         return cm.gamma(self.spot, fwd, self.strike, self.vol, self.t, self.disc)
+
+    def delta(self) -> Arr:
+        """Per contract, d price / d spot (calls > 0, puts < 0), on the same vol and T as
+        the other greeks."""
+        fwd = self.carry * self.spot
+        return cm.delta(self.spot, self.is_call, fwd, self.strike, self.vol, self.t, self.disc)
+
+    def delta_by_ticker(self) -> dict[str, float]:
+        """``delta`` keyed by contract ticker, for flow where the vendor gives none
+        (positions without a ticker are left out)."""
+        return {
+            p.ticker: float(d)
+            for p, d in zip(self.positions, self.delta(), strict=True)
+            if p.ticker
+        }
 
     def gex(self) -> Arr:
         """Per contract, $ per 1% move at the current spot."""
@@ -192,20 +217,23 @@ def price_chain(
         if _in_scope(p, today, max_dte):
             groups.setdefault((p.expiry, p.am_settled), []).append(p)
     chosen: list[OptionPosition] = []
-    cols: dict[str, list[float]] = {k: [] for k in ("t", "ct", "disc", "carry")}
+    cols: dict[str, list[float]] = {k: [] for k in ("t", "tau", "ct", "disc", "carry")}
     for (expiry, am), group in sorted(groups.items()):
         if not calendar.is_live(now, expiry, am):
             continue
-        t = calendar.year_fraction(now, expiry, am, floor_minutes=floor_minutes)
+        tau = calendar.year_fraction(now, expiry, am, floor_minutes=0.0)
+        t = max(tau, floor_minutes / MINUTES_PER_YEAR)
         carry_t = calendar.carry_years(now, expiry, am)
         disc = math.exp(-r * carry_t)
         carry = _forward(group, spot, disc, carry_t, r, q) / spot
+        row = (("t", t), ("tau", tau), ("ct", carry_t), ("disc", disc), ("carry", carry))
         for p in group:
             chosen.append(p)
-            for key, value in (("t", t), ("ct", carry_t), ("disc", disc), ("carry", carry)):
+            for key, value in row:
                 cols[key].append(value)
     n = len(chosen)
     t_arr, ct_arr = np.asarray(cols["t"], dtype=np.float64), np.asarray(cols["ct"])
+    tau_arr = np.asarray(cols["tau"], dtype=np.float64)
     disc_arr, carry_arr = np.asarray(cols["disc"]), np.asarray(cols["carry"])
     strike = np.asarray([p.strike for p in chosen], dtype=np.float64)
     is_call = np.asarray([1.0 if p.kind == "call" else 0.0 for p in chosen])
@@ -216,13 +244,15 @@ def price_chain(
         [p.vendor_iv if p.vendor_iv is not None and p.vendor_iv > 0 else nan for p in chosen],
         dtype=np.float64,
     )
+    # Vols are on the real time left (what the quotes price); the greeks then use the
+    # floored T (module docstring).
     implied = (
-        cm.implied_vols(is_call, mids, carry_arr * spot, strike, t_arr, disc_arr)
+        cm.implied_vols(is_call, mids, carry_arr * spot, strike, tau_arr, disc_arr)
         if n
         else np.zeros(0)
     )
     with np.errstate(invalid="ignore", divide="ignore"):
-        converted = vendor * np.sqrt(ct_arr / t_arr)
+        converted = vendor * np.sqrt(ct_arr / tau_arr)
     vol = np.where(np.isfinite(given), given, np.where(np.isfinite(implied), implied, converted))
     source = [
         "given" if math.isfinite(g) else "mid" if math.isfinite(i) else "vendor"

@@ -18,7 +18,7 @@ from typing import Any
 
 from spotlight.analytics.basis import BasisTracker
 from spotlight.analytics.clusters import Zone, adaptive_width, cluster_levels
-from spotlight.analytics.gex import OptionPosition
+from spotlight.analytics.gex import OptionPosition, PricedChain, price_chain
 from spotlight.analytics.gex_report import gex_report
 from spotlight.analytics.levels import Level, all_levels, opening_range, session_vwap
 from spotlight.analytics.regime import (
@@ -89,10 +89,22 @@ class ChannelInputs:
         """Regular-session minutes left today (early closes included; 0 outside a session)."""
         return self.cal.session_minutes_left(self.now)
 
-    def remaining_fraction(self) -> float:
-        """Share of today's session still to come: 0 outside it, 1 before the open."""
-        length = self.cal.session_length(self.now.date())
-        return max(0.0, min(1.0, self.minutes_left() / length)) if length > 0 else 0.0
+    def session_close_ms(self) -> int | None:
+        """The close of the regular session under way (Unix ms; 13:00 ET on early closes),
+        None before the open, after the close and on closed days."""
+        bounds = self.cal.session_bounds(self.now.date())
+        if bounds is None:
+            return None
+        opens, closes = (int(b.timestamp() * 1000) for b in bounds)
+        return closes if opens <= self.now_ms < closes else None
+
+    def sigma_remaining(self, iv: float | None) -> float | None:
+        """The 1-sigma move over the rest of today's session, in points, from the 0DTE ATM
+        ``iv`` (``sigma_remaining_points``); None without a spot or an IV. The one figure
+        regime and setups both use."""
+        if not self.spx or not iv:
+            return None
+        return sigma_remaining_points(self.spx, iv, self.minutes_left())
 
 
 def session_summary(minutes: Sequence[Bar]) -> Bar | None:
@@ -115,15 +127,18 @@ def session_summary(minutes: Sequence[Bar]) -> Bar | None:
 
 def gex_payload(
     chain: Sequence[OptionSnapshot], spot: float, now: dt.datetime, calendar: SessionCalendar
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], PricedChain]:
+    """The GEX payload of one chain and the priced chain behind it (flow reads its deltas
+    where the vendor gives none)."""
     positions = []
     for snap in chain:
         try:
             positions.append(OptionPosition.from_snapshot(snap))
         except ValueError:
             continue  # a contract we cannot classify is left out, not guessed
+    priced = price_chain(positions, spot, now, calendar)
     # The 0DTE at-the-money vol (the regime's implied side) is in the report, on our basis.
-    return gex_report(positions, spot, now, calendar)
+    return gex_report(positions, spot, now, calendar, priced=priced), priced
 
 
 def chosen_gamma(gex: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -238,10 +253,8 @@ def regime_payload(inputs: ChannelInputs) -> dict[str, Any]:
     rv = session_realized_vol(closes) if len(closes) > 2 else None
     iv_raw = gex.get("atmIv0dte")
     iv = float(iv_raw) if isinstance(iv_raw, int | float) else None
-    sigma_remaining = None
-    if spot and iv:
-        # The session's own close (13:00 on early-close days), not a fixed 16:00.
-        sigma_remaining = sigma_remaining_points(spot, iv, inputs.minutes_left())
+    # The session's own close (13:00 on early-close days), not a fixed 16:00.
+    sigma_remaining = inputs.sigma_remaining(iv)
     gamma = (
         gamma_sign(spot, flip, float(net), sigma_remaining or 0.0)
         if spot is not None and isinstance(net, int | float)
@@ -275,7 +288,9 @@ def regime_payload(inputs: ChannelInputs) -> dict[str, Any]:
 
 def sigma_remaining_points(spot: float, iv: float, minutes_left: float) -> float:
     """1-sigma move for the rest of the session: S * iv * sqrt(minutes / (252 * 390)), with
-    at least one minute (the move never reads exactly 0 while a quote still moves)."""
+    at least one minute (the move never reads exactly 0 while a quote still moves). ``iv``
+    is per year of 252 x 390 session minutes, so a short session's minutes count as what
+    they are: 60 minutes left of a 210-minute day is 60 / 98,280, not 60 / 210 of a day."""
     return spot * iv * math.sqrt(max(minutes_left, 1.0) / (252 * 390))
 
 

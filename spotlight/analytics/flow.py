@@ -10,30 +10,43 @@ quote; trades between polls are invisible. Per contract, between the previous po
   delta_volume * last price (else the quote mid) * multiplier.
 * vol_oi = vol_t / max(OI, 1). OI is start-of-day, so vol > OI implies opening activity.
 * side of the latest print vs the quote: price >= ask buy, <= bid sell, else mid; "unknown"
-  when the quote or trade is missing or their timestamps are more than 1 s apart.
+  when the print is not new (it came before the interval), the quote or trade is missing,
+  the quote is crossed (ask below bid) or their timestamps are more than 1 s apart.
 * extrinsic premium = the interval premium less intrinsic value (per contract, the
   interval's average price minus max(S - K, 0) for calls or max(K - S, 0) for puts, floored
   at 0): what was paid for optionality. A deep in-the-money lot is mostly intrinsic (stock
   replacement), not a whale.
 * delta_notional = delta_volume * delta * multiplier * spot: the interval's delta exposure as
   if bought (calls +, puts -), reported whatever the side; ``directional_delta_notional`` is
-  it signed by the side (+1 buy, -1 sell), None for mid or unknown prints.
-* the latest print's trade conditions (``trade_conditions.py``): a canceled print is not a
-  new print; a complex-order leg (spreads, boxes, stock-tied, compression) gives no direction,
-  so an interval whose newest print is one raises no premium, block or sweep alert and is left
-  out of the signed aggregates (``FlowTracker.filtered`` counts them).
+  the delta of the signed lots the prints account for (bought minus sold), None when no
+  aggressive print was seen. The delta is the
+  vendor's, else the chain pricing's (``model_deltas``: Black-76 on our vol, forward and T,
+  ``chain_pricing.PricedChain.delta``); ``delta_source`` says which ("vendor", "model", or
+  None without either). Vendors publish no greeks for deep in-the-money contracts, where
+  delta matters most: 1,000 such calls are $600m of delta at 6000.
+* evidence (``flow_evidence.py``): the interval's prints that were seen (a snapshot shows
+  only the newest, and only if it is new) speak for their own lots, judged by their trade
+  conditions (``trade_conditions.py``): a canceled print is no print; a complex-order leg
+  (spreads, boxes, stock-tied, compression) gives no direction. The rest of the interval's
+  volume is unseen, of no known kind or side. Signed premium and delta in the aggregates
+  are for the signed single-leg lots only (premium x signed lots / volume); an interval with
+  complex lots, or with no print seen, is counted in ``FlowTracker.filtered`` ("complex",
+  "unseen").
 
 Alert rules (defaults in :class:`FlowThresholds`, scaled up for SPX), on the interval's own
-traded volume, never on the latest print's size alone:
+traded volume and the lots its prints support, never on the latest print's size alone:
 
 * unusual_vol_oi: vol_oi >= 1 (0DTE: >= 2) and vol_t >= 500; once per contract per session,
   and not for a contract that was already past the bar when first seen (a start mid-session).
-* large_premium: interval extrinsic premium >= $250k (0DTE: $500k).
+* large_premium: the extrinsic premium of the interval's single-leg lots (extrinsic premium x
+  single-leg lots seen / volume) >= $250k (0DTE: $500k): 999 unseen spread lots and a 1-lot
+  print are one lot of evidence, not $600k of flow.
 * block: a new single-leg print (not ISO: that is a sweep's child) of >= 500 contracts that
   the interval's volume can hold.
-* possible_sweep (confidence "low"): a new print flagged ISO (an intermarket sweep order),
-  aggressive (buy or sell), with >= 250 contracts in the interval. Snapshots show one print
-  per poll, so this is the most they can support; without the ISO flag nothing is claimed.
+* possible_sweep (confidence "low"): >= 250 contracts in aggressive prints flagged ISO (an
+  intermarket sweep order) on one side, seen in the interval: a 1-lot ISO print in a 300-lot
+  interval is one lot of sweep evidence. Snapshots show one print per poll, so a sweep is
+  claimed only when that print alone carries it; without the ISO flag nothing is claimed.
 
 Memory: only contracts present in the latest snapshot are kept; aggregates are per strike
 and reset when ``today`` changes.
@@ -43,13 +56,15 @@ Pure module.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from spotlight.analytics.flow_evidence import Print, Side, judge
 from spotlight.analytics.trade_conditions import PrintKind, classify_print
-from spotlight.domain.options import OptionSnapshot
+from spotlight.domain.options import OptionSnapshot, quote_problem
 
 __all__ = [
     "FlowAlert",
@@ -60,10 +75,8 @@ __all__ = [
     "interval_premium",
 ]
 
-Side = Literal["buy", "sell", "mid", "unknown"]
+DeltaSource = Literal["vendor", "model"]
 AlertKind = Literal["unusual_vol_oi", "large_premium", "block", "possible_sweep"]
-
-_SIDE_SIGN: dict[str, int] = {"buy": 1, "sell": -1, "mid": 0, "unknown": 0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +117,7 @@ class FlowAlert:
     directional_delta_notional: float | None = None
     print_kind: PrintKind | None = None
     print_size: float | None = None
+    delta_source: DeltaSource | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -118,6 +132,7 @@ class FlowAlert:
             "premium": self.premium,
             "vol_oi": self.vol_oi,
             "delta_notional": self.delta_notional,
+            "delta_source": self.delta_source,
             "directional_delta_notional": self.directional_delta_notional,
             "extrinsic_premium": self.extrinsic_premium,
             "print_kind": self.print_kind,
@@ -137,6 +152,8 @@ def classify_side(snap: OptionSnapshot, max_skew_ms: int = 1_000) -> Side:
         return "unknown"
     if abs(snap.quote_ts_ms - snap.trade_ts_ms) > max_skew_ms:
         return "unknown"
+    if quote_problem(bid, ask) == "crossed":
+        return "unknown"  # the ask below the bid: no side to compare with
     if price >= ask:
         return "buy"
     if price <= bid:
@@ -228,15 +245,26 @@ class FlowTracker:
         # Intervals left out of alerts and the signed aggregates, by print kind (complex
         # legs), this session: shown in the flow payload so nothing is silently dropped.
         self.filtered: dict[str, int] = {}
+        # Intervals by where their delta came from, this session ("none": neither).
+        self.delta_sources: dict[str, int] = dict.fromkeys(("vendor", "model", "none"), 0)
 
     def update(
-        self, chain: Sequence[OptionSnapshot], spot: float, now_ms: int, today: date
+        self,
+        chain: Sequence[OptionSnapshot],
+        spot: float,
+        now_ms: int,
+        today: date,
+        model_deltas: Mapping[str, float] | None = None,
     ) -> list[FlowAlert]:
+        """Alerts for the intervals since the previous call. ``model_deltas`` ({ticker:
+        delta}, the chain pricing's) stand in where a snapshot has no vendor delta."""
         if self._day != today:
             self._day = today
             self._all, self._zero = _Scope(), _Scope()
             self._unusual_fired.clear()
             self.filtered = {}
+            self.delta_sources = dict.fromkeys(self.delta_sources, 0)
+        models = model_deltas or {}
         alerts: list[FlowAlert] = []
         current: dict[str, OptionSnapshot] = {}
         today_text = today.isoformat()
@@ -253,9 +281,8 @@ class FlowTracker:
             if snap.day_volume < prev.day_volume:
                 self._unusual_fired.discard(snap.ticker)  # new session for this contract
                 continue
-            alerts.extend(
-                self._compare(prev, snap, spot, now_ms, snap.expiration_date == today_text)
-            )
+            zero = snap.expiration_date == today_text
+            alerts.extend(self._compare(prev, snap, spot, now_ms, zero, models.get(snap.ticker)))
         self._prev = current
         self._unusual_fired &= current.keys()
         return alerts
@@ -267,7 +294,13 @@ class FlowTracker:
         return vol_oi >= ratio and snap.day_volume >= t.min_volume
 
     def _compare(
-        self, prev: OptionSnapshot, cur: OptionSnapshot, spot: float, now_ms: int, zero: bool
+        self,
+        prev: OptionSnapshot,
+        cur: OptionSnapshot,
+        spot: float,
+        now_ms: int,
+        zero: bool,
+        model_delta: float | None,
     ) -> list[FlowAlert]:
         t = self._t
         dvol = cur.day_volume - prev.day_volume
@@ -277,39 +310,42 @@ class FlowTracker:
         premium = interval_premium(prev, cur)
         extrinsic = extrinsic_premium(cur, premium, dvol, spot)
         vol_oi = cur.day_volume / max(cur.open_interest, 1.0)
-        side = classify_side(cur, t.max_quote_skew_ms)
-        sign = _SIDE_SIGN[side]
-        delta_notional = None if cur.delta is None else dvol * cur.delta * m * spot
+        delta, delta_source = _delta(cur, model_delta)
+        self.delta_sources[delta_source or "none"] += 1
+        delta_notional = None if delta is None else dvol * delta * m * spot
         option_type = "call" if cur.contract_type == "call" else "put"
         new_print = cur.trade_ts_ms is not None and cur.trade_ts_ms != prev.trade_ts_ms
         kind_of_print = classify_print(cur.last_conditions) if new_print else None
         if kind_of_print == "canceled":
             new_print, kind_of_print = False, None
-        directional = (
-            None if delta_notional is None or sign == 0 or kind_of_print == "complex"
-            else sign * delta_notional
-        )  # fmt: skip
+        # An older print says nothing about this interval's lots, its side included.
+        side: Side = classify_side(cur, t.max_quote_skew_ms) if new_print else "unknown"
+        size = cur.last_size if new_print and cur.last_size is not None else 0.0
+        seen = [Print(size, kind_of_print, side)] if kind_of_print and size > 0 else []
+        ev = judge(dvol, seen)
+        directional = None if delta is None or not ev.sided else ev.signed * delta * m * spot
         kinds: list[AlertKind] = []
         if self._unusual(cur, zero) and cur.ticker not in self._unusual_fired:
             self._unusual_fired.add(cur.ticker)
             kinds.append("unusual_vol_oi")
-        if kind_of_print == "complex":
-            # A spread or box leg: no direction, no premium or print alerts, no signed flow.
-            self.filtered["complex"] = self.filtered.get("complex", 0) + 1
-        else:
-            signed = sign * premium
+        if ev.complex > 0 or not seen:
+            # Spread or box legs (no direction), or no print seen at all (nothing known).
+            reason = "complex" if ev.complex > 0 else "unseen"
+            self.filtered[reason] = self.filtered.get(reason, 0) + 1
+        if ev.sided:
+            # Premium and delta signed for the lots the prints account for, no more.
+            signed = premium * ev.signed / dvol
             self._all.add(cur.strike, option_type, signed, directional or 0.0)
             if zero:
                 self._zero.add(cur.strike, option_type, signed, directional or 0.0)
-            size = cur.last_size if new_print and cur.last_size is not None else 0.0
-            big = t.large_premium_0dte if zero else t.large_premium
-            if extrinsic >= big:
-                kinds.append("large_premium")
-            # An ISO print is one child of a sweep, not a block crossed at one price.
-            if size >= t.block_contracts and size <= dvol and kind_of_print == "single":
-                kinds.append("block")
-            if kind_of_print == "iso" and dvol >= t.sweep_contracts and side in ("buy", "sell"):
-                kinds.append("possible_sweep")
+        big = t.large_premium_0dte if zero else t.large_premium
+        if extrinsic * ev.single / dvol >= big:
+            kinds.append("large_premium")
+        # An ISO print is one child of a sweep, not a block crossed at one price.
+        if kind_of_print == "single" and t.block_contracts <= size <= dvol:
+            kinds.append("block")
+        if ev.sweep >= t.sweep_contracts and ev.sweep_side is not None:
+            kinds.append("possible_sweep")
         return [
             FlowAlert(
                 id=f"{kind}:{cur.ticker}:{now_ms}",
@@ -318,7 +354,7 @@ class FlowTracker:
                 strike=cur.strike,
                 expiry=cur.expiration_date,
                 option_type=option_type,
-                side=side,
+                side=ev.sweep_side if kind == "possible_sweep" and ev.sweep_side else side,
                 delta_volume=dvol,
                 premium=premium,
                 vol_oi=vol_oi,
@@ -330,6 +366,7 @@ class FlowTracker:
                 directional_delta_notional=directional,
                 print_kind=kind_of_print,
                 print_size=cur.last_size if new_print else None,
+                delta_source=delta_source,
             )
             for kind in kinds
         ]
@@ -338,9 +375,21 @@ class FlowTracker:
         """Session flow so far: ``{"all": scope, "zero_dte": scope}``; each scope is
         ``{call_premium, put_premium, net_delta, by_strike: {"6000": {...}}}``. Premiums are
         signed by side (buy +, sell -, mid/unknown 0); net_delta is the directional delta
-        notional in $. Complex-order legs are left out (``filtered`` counts them)."""
+        notional in $. Complex-order legs are left out (``filtered`` counts them);
+        ``delta_sources`` counts the session's intervals by where their delta came from
+        (vendor, model, none)."""
         return {
             "all": self._all.to_json(),
             "zero_dte": self._zero.to_json(),
             "filtered": dict(self.filtered),
+            "delta_sources": dict(self.delta_sources),
         }
+
+
+def _delta(snap: OptionSnapshot, model: float | None) -> tuple[float | None, DeltaSource | None]:
+    """The vendor's delta, else the chain pricing's, with which it was."""
+    if snap.delta is not None:
+        return snap.delta, "vendor"
+    if model is not None and math.isfinite(model):
+        return model, "model"
+    return None, None

@@ -7,12 +7,14 @@ Conventions (spx-analytics.md sections 1-4 and 11), also published in the channe
   per-point variant is the same divided by 0.01 * S.
 - Sign: the naive public rule, dealers long calls and short puts, so calls +, puts -.
 - One basis for IV and time: T is session-aware trading time (``SessionCalendar``:
-  regular-session minutes plus each overnight gap ahead, 15-minute floor) and the vol is
-  implied from the contract's quote mid *on that T* (Black-76 on the forward from put-call
-  parity). A vendor's IV is implied on its own T (Massive's: calendar time), and using it
-  with ours changes the total variance vol^2 T: at 13:00 an ATM 0DTE gamma came out 0.43x
-  the vendor's. Without a usable mid, the vendor's IV is converted to our basis by keeping
-  its total variance (vol_ours = vol_vendor sqrt(T_calendar / T_ours)).
+  regular-session minutes plus each overnight gap ahead) and the vol is implied from the
+  contract's quote mid *on that T* (Black-76 on the forward from put-call parity). A
+  vendor's IV is implied on its own T (Massive's: calendar time), and using it with ours
+  changes the total variance vol^2 T: at 13:00 an ATM 0DTE gamma came out 0.43x the
+  vendor's. Without a usable mid, the vendor's IV is converted to our basis by keeping its
+  total variance (vol_ours = vol_vendor sqrt(T_calendar / T_ours)). Vols are on the real
+  time left; the greeks take T floored at 15 minutes, which caps 0DTE gamma at the bell
+  (``chain_pricing``'s docstring).
 - Buckets: ``0dte`` = PM-settled contracts expiring today (New York date); ``ex0dte`` = every
   other live contract within ``max_dte`` calendar days; ``all`` = both. A contract is live
   while a regular session is left before its settlement, so AM-settled SPX monthlies leave

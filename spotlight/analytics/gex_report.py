@@ -61,11 +61,11 @@ def convention(max_dte: int = DEFAULT_MAX_DTE, floor_minutes: float = 15.0) -> d
         "perPoint": "USD per 1-point move = per-1% / (0.01 x spot)",
         "sign": "dealers long calls, short puts (calls +, puts -)",
         "tBasis": (
-            "trading minutes to settlement + 130 per overnight gap, / (252*390), "
-            f"floor {floor_minutes:g} min"
+            "trading minutes to settlement + 130 per overnight gap, / (252*390); "
+            f"greeks floored at {floor_minutes:g} min"
         ),
-        "ivSource": "implied from the quote mid on tBasis (Black-76, parity forward); "
-        "else the vendor's IV converted from calendar time",
+        "ivSource": "implied from the quote mid on tBasis before the floor (Black-76, parity "
+        "forward); else the vendor's IV converted from calendar time",
         "vanna": "USD delta per 1 vol point",
         "charm": "USD delta per hour of session time",
         "oi": "as of prior close",
@@ -284,10 +284,15 @@ def gex_report(
     floor_minutes: float = DEFAULT_FLOOR_MINUTES,
     r: float = 0.0,
     q: float = 0.0,
+    priced: PricedChain | None = None,
 ) -> dict[str, object]:
-    """The GEX channel payload for one underlying (JSON-ready; amounts in $bn)."""
+    """The GEX channel payload for one underlying (JSON-ready; amounts in $bn). ``priced``
+    is ``positions`` already priced with the same arguments (the worker shares one priced
+    chain between GEX and flow); priced here when None."""
     positions = list(positions)
-    chain = price_chain(positions, spot, now, calendar, max_dte, floor_minutes, r=r, q=q)
+    chain = priced
+    if chain is None:
+        chain = price_chain(positions, spot, now, calendar, max_dte, floor_minutes, r=r, q=q)
     buckets = {name: _bucket(chain, name, step) for name in BUCKETS}
     today = now.astimezone(NY).date()
     expiries = _expiries(positions, chain, now, calendar)

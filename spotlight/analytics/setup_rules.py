@@ -15,7 +15,7 @@ from spotlight.analytics.setup_types import (
     OR_MINUTES,
     ORB_WINDOW_MS,
     PIN_SIGMA,
-    PIN_START_MIN,
+    PIN_WINDOW_MS,
     VWAP_RECLAIM_MS,
     WALL_PROXIMITY,
     Plan,
@@ -266,8 +266,10 @@ def opening_range_breakout(inp: SetupInputs, b: float, sign: int) -> Plan | None
 
 
 def late_pins(inp: SetupInputs, b: float) -> list[Plan]:
-    local = datetime.fromtimestamp(inp.now_ms / 1000, NY)
-    if local.hour * 60 + local.minute < PIN_START_MIN or _gamma(inp) != "POS":
+    """In the session's last ``PIN_WINDOW_MS`` (from its own close), positive gamma: a pin
+    toward the AGS or the max net strike when spot is within 0.5 sigma of it."""
+    close = inp.session_close_ms
+    if close is None or close - inp.now_ms > PIN_WINDOW_MS or _gamma(inp) != "POS":
         return []
     sigma = max(inp.sigma_remaining, b)
     plans: list[Plan] = []
@@ -284,6 +286,7 @@ def late_pins(inp: SetupInputs, b: float) -> list[Plan]:
             "late_day_pin", "long" if sign > 0 else "short", state, name, strike, inp.spot,
             inp.spot - sign * sigma, (strike,),
             f"a move of 1 sigma ({sigma:.2f} pt) beyond entry, or the close",
-            "after 14:30 in positive gamma, price tends to pin to a large 0DTE strike",
+            "in the last 90 minutes in positive gamma, price tends to pin to a large 0DTE "
+            "strike",
         ))  # fmt: skip
     return plans

@@ -14,6 +14,7 @@ from spotlight.domain.bars import Bar
 __all__ = [
     "MIN_BUFFER",
     "ORB_WINDOW_MS",
+    "PIN_WINDOW_MS",
     "Direction",
     "Plan",
     "Setup",
@@ -30,7 +31,9 @@ BUFFER_SIGMA_FRACTION = 0.1
 WALL_PROXIMITY = 0.0015  # 0.15% of spot (about 8-10 points at SPX 6000), spec section 9
 VWAP_RECLAIM_MS = 30 * 60_000  # price must have held the other side of VWAP for 30 minutes
 PIN_SIGMA = 0.5  # late-day pin: spot within 0.5 sigma of the pin strike
-PIN_START_MIN = 14 * 60 + 30  # 14:30 New York time, minutes after midnight
+# The late-day pin watches the session's last 90 minutes: from 14:30 ET on a 16:00 close,
+# from 11:30 on a 13:00 early close (counted from the session's own end, not the clock).
+PIN_WINDOW_MS = 90 * 60_000
 # An opening-range breakout is an early-session trade (S14): a first 5-minute close outside the
 # range counts only if that bar closed within 90 minutes of the range's end (by 11:30 ET for
 # the 30-minute range). Later breaks are ordinary range expansion, not the ORB setup.
@@ -85,8 +88,10 @@ class SetupInputs:
     """Everything :func:`detect_setups` reads. None means "not known", and any setup that
     needs the value is skipped. ``bars_1m``/``bars_5m`` are today's session bars, oldest
     first (the last may still be forming). ``sigma_remaining`` is the 1-sigma move for the
-    rest of the session in points. ``now_ms`` is Unix ms; the 14:30 rule reads it in New York
-    time. ``call_wall_moved_up``/``put_wall_moved_down`` disable the wall setups (spec: the
+    rest of the session in points. ``now_ms`` is Unix ms. ``session_close_ms`` is the close
+    of the regular session under way (13:00 ET on early closes), None when no session is
+    open: then nothing is live and no setup is detected; the late-day pin counts its window
+    back from it. ``call_wall_moved_up``/``put_wall_moved_down`` disable the wall setups (spec: the
     wall must not have moved intraday). ``net_gex`` None skips the "net GEX turning
     positive" check of the flip breakout. ``max_net_strike`` is the largest net-GEX strike
     of the bucket the gamma levels come from (a late-day pin candidate next to the AGS)."""
@@ -114,6 +119,7 @@ class SetupInputs:
     put_wall_moved_down: bool = False
     net_gex: float | None = None
     freshness: str = ""
+    session_close_ms: int | None = None
 
 
 def buffer_points(sigma_remaining: float) -> float:

@@ -75,9 +75,14 @@ def _finish(plan: Plan, inp: SetupInputs, b: float) -> Setup:
 def detect_setups(inputs: SetupInputs) -> list[Setup]:
     """All setups whose preconditions hold now, in a fixed order (pure, deterministic).
 
-    A candidate whose stop would not be on the losing side of its entry (degenerate levels,
+    None outside a regular session (``session_close_ms`` None or passed): after the bell,
+    at night and on closed days nothing is live, so nothing is "watching" either. A
+    candidate whose stop would not be on the losing side of its entry (degenerate levels,
     e.g. a zero-width buffer) is dropped rather than published.
     """
+    close = inputs.session_close_ms
+    if close is None or inputs.now_ms >= close:
+        return []
     b = buffer_points(inputs.sigma_remaining)
     plans: list[Plan | None] = [
         rules.call_wall_fade(inputs, b),

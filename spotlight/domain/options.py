@@ -8,9 +8,40 @@ knows a vendor's field names.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
-__all__ = ["OptionSnapshot"]
+__all__ = ["OptionSnapshot", "QuoteProblem", "quote_problem", "quote_problems", "usable_mid"]
+
+QuoteProblem = Literal["crossed", "zero-bid"]
+
+
+def quote_problem(bid: float | None, ask: float | None) -> QuoteProblem | None:
+    """Why a two-sided quote has no mid to price from: ``crossed`` (the ask below the bid:
+    one side is stale or wrong, and bid 3.00 / ask 1.00 "implied" a vol of 8%) or
+    ``zero-bid`` (nobody bids, deep out of the money: the "mid" is half the ask). A locked
+    quote (bid = ask) is one price both sides agree on, and fine. None when a side is
+    missing: there is nothing to judge."""
+    if bid is None or ask is None:
+        return None
+    if ask < bid:
+        return "crossed"
+    if bid == 0.0:
+        return "zero-bid"
+    return None
+
+
+def usable_mid(bid: float | None, ask: float | None, mid: float | None) -> float | None:
+    """``mid``, refused (None) when the quote has a ``quote_problem``: the parsing boundary
+    of every source applies it, so the analytics fall back to the vendor's IV."""
+    return None if quote_problem(bid, ask) is not None else mid
+
+
+def quote_problems(chain: Iterable[OptionSnapshot]) -> Counter[QuoteProblem]:
+    """How many contracts of ``chain`` had their mid refused, by problem."""
+    return Counter(p for s in chain if (p := quote_problem(s.bid, s.ask)) is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +52,8 @@ class OptionSnapshot:
     ITM, no valid quote); no quote -> bid/ask/mid/quote_ts_ms None; no trade -> last_* and
     trade_ts_ms None and ``last_conditions`` (); no day activity -> ``day_volume`` 0.0; no
     open interest -> 0.0. ``mid`` is the source's midpoint, else (bid + ask) / 2 when both
-    sides exist. ``underlying_value`` is the index value (or a stock underlying's price).
+    sides exist, and None when the quote is crossed or has no bid (``usable_mid``; bid and
+    ask stay as published). ``underlying_value`` is the index value (or a stock underlying's price).
     ``delayed`` is True when the source says the data is delayed. Times are Unix ms.
     """
 

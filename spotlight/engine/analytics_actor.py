@@ -27,6 +27,7 @@ from spotlight.engine.analytics_worker import worker_init
 from spotlight.engine.pipeline import Pipeline
 from spotlight.hub.hub import Hub
 from spotlight.market.source import ChainJob, MarketSource
+from spotlight.metrics import Metrics
 from spotlight.runtime.clock import WallClock
 from spotlight.runtime.tree import ActorNode
 
@@ -71,6 +72,7 @@ class AnalyticsActor:
         clock: WallClock,
         cadence: ChannelCadence | None = None,
         executor_factory: Callable[[], Executor] = analytics_pool,
+        metrics: Metrics | None = None,
     ) -> None:
         self.hub = hub
         self.executor_factory = executor_factory
@@ -80,11 +82,15 @@ class AnalyticsActor:
         self.cadence = cadence or ChannelCadence()
         # The engine (and its state: coach memory, basis window, latest payloads) outlives
         # restarts of this actor; only the worker process is new after a restart.
-        self.engine = AnalyticsEngine(hub, pipeline)
+        self.engine = AnalyticsEngine(hub, pipeline, metrics=metrics)
 
     @property
     def latest(self) -> dict[str, Any]:
         return self.engine.latest
+
+    def stats(self) -> dict[str, Any]:
+        """The actor's stats in /api/diag: channels published, option quotes refused."""
+        return self.engine.stats()
 
     async def run(
         self, node: ActorNode, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
@@ -92,7 +98,7 @@ class AnalyticsActor:
         pool = self.executor_factory()
         engine = self.engine
         engine.executor = pool
-        node.stats = lambda: {"published": dict(engine.published)}
+        node.stats = self.stats
         c = self.cadence
         engine.start(self.clock.now_ms())
         try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from typing import Any
@@ -51,6 +52,7 @@ from spotlight.engine.channel_states import channel_states, channel_view
 from spotlight.engine.pipeline import Pipeline
 from spotlight.hub.hub import Hub
 from spotlight.market.source import ChainJob
+from spotlight.metrics import Metrics
 
 __all__ = ["AnalyticsEngine", "camel"]
 
@@ -64,10 +66,20 @@ COACH_GREETING = (
 
 
 class AnalyticsEngine:
-    def __init__(self, hub: Hub, pipeline: Pipeline, executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        pipeline: Pipeline,
+        executor: Executor | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.hub = hub
         self.pipeline = pipeline
         self.executor = executor  # runs the worker's functions; set before ``gex`` runs
+        self._metrics = metrics  # the live engine's; replays count only in their own stats
+        # Option quotes whose mid the parsing boundary refused (crossed, no bid), counted
+        # per chain analyzed: {(underlying, problem): count}.
+        self.quotes_refused: Counter[tuple[str, str]] = Counter()
         # The worker keeps per-engine state (flow baseline, simulated option book) under
         # this key, so a live engine and replays never mix their state.
         self.context = f"{pipeline.name}-{next(_contexts)}"
@@ -87,6 +99,20 @@ class AnalyticsEngine:
         self.latest[channel] = payload
         self.published[channel] = self.published.get(channel, 0) + 1
         self.hub.publish(channel, channel, payload, conflate_key=channel if conflate else None)
+
+    def stats(self) -> dict[str, Any]:
+        """For /api/diag (the analytics actor's stats): channels published, refused quotes."""
+        refused: dict[str, dict[str, int]] = {}
+        for (underlying, problem), n in sorted(self.quotes_refused.items()):
+            refused.setdefault(underlying, {})[problem] = n
+        return {"published": dict(self.published), "quotesRefused": refused}
+
+    def _count_refused(self, refused: Mapping[str, Mapping[str, int]]) -> None:
+        for underlying, problems in refused.items():
+            for problem, n in problems.items():
+                self.quotes_refused[underlying, problem] += n
+                if self._metrics is not None:
+                    self._metrics.option_quotes_refused.labels(underlying, problem).inc(n)
 
     def channel_states(self, now_ms: int) -> dict[str, str]:
         """``{channel: "ready" | "warming" | "waiting"}`` (engine/channel_states.py)."""
@@ -154,6 +180,7 @@ class AnalyticsEngine:
             # This thread only waits on a lock (no GIL held); the work runs on the other core.
             result = await trio.to_thread.run_sync(future.result, abandon_on_cancel=True)
         self._record({"k": "gex", "now": now_ms, "spots": spots, "job": job})
+        self._count_refused(result.get("quotesRefused") or {})
         for underlying, channel in (("I:SPX", "gex:SPX"), ("SPY", "gex:SPY")):
             payload = result["gex"].get(underlying)
             if payload is not None:
@@ -203,7 +230,7 @@ class AnalyticsEngine:
         clusters, self._zones = clusters_payload(level_list, move, self._zones)
         clusters["asOf"] = inputs.now_ms
         self.publish("clusters:update", clusters)
-        self._setups_and_coach(inputs, levels, regime, move)
+        self._setups_and_coach(inputs, levels, regime)
 
     # -- inputs -----------------------------------------------------------------------------
     def _inputs(self, now_ms: int) -> ChannelInputs:
@@ -231,13 +258,13 @@ class AnalyticsEngine:
         inputs: ChannelInputs,
         levels: dict[str, Any],
         regime: dict[str, Any],
-        move: float | None,
     ) -> None:
         spot = inputs.spx
         assert spot is not None
         gamma = gamma_levels(inputs.gex_spx)
         label = classify(regime["gamma"], regime["vol"], int(regime.get("trendEvidence") or 0))
-        sigma = move * inputs.remaining_fraction() ** 0.5 if move else 0.0
+        iv = regime.get("iv0dte")
+        sigma = inputs.sigma_remaining(iv if isinstance(iv, float) else None) or 0.0
         opening = levels.get("openingRange") or {}
         vwap = levels.get("vwap") or {}
         setups = detect_setups(
@@ -263,6 +290,7 @@ class AnalyticsEngine:
                 zones=self._zones,
                 net_gex=regime.get("netGexBn"),
                 freshness="OI as of prior close; prices live",
+                session_close_ms=inputs.session_close_ms(),
             )
         )
         self.publish(

@@ -23,7 +23,7 @@ from spotlight.analytics.channels import gex_payload
 from spotlight.analytics.flow import FlowTracker
 from spotlight.analytics.session import nyse_calendar
 from spotlight.domain.nytime import NY
-from spotlight.domain.options import OptionSnapshot
+from spotlight.domain.options import OptionSnapshot, quote_problems
 from spotlight.market.sim_config import MarketHours
 from spotlight.market.simulated_options import OPTION_UNDERLYINGS, OptionBook
 from spotlight.market.simulated_tape import MarketData
@@ -92,23 +92,28 @@ def _chain_note(job: ChainJob, underlying: str, contracts: int) -> dict[str, Any
 def analyze(
     context: str, job: ChainJob, spots: Mapping[str, float | None], now_ms: int
 ) -> dict[str, Any]:
-    """GEX payloads per underlying and the flow update for SPX, from one chain job."""
+    """GEX payloads per underlying and the flow update for SPX, from one chain job, and per
+    underlying the quotes whose mid was refused when parsed (``quotesRefused``)."""
     chains = _sim_chains(context, job, now_ms) if job[0] == "sim" else dict(job[1])
     flow = _flows.setdefault(context, FlowTracker())
     now = dt.datetime.fromtimestamp(now_ms / 1000, NY)
-    out: dict[str, Any] = {"gex": {}, "flow": None}
+    out: dict[str, Any] = {"gex": {}, "flow": None, "quotesRefused": {}}
     for underlying, chain in chains.items():
         if not chain:
             continue
+        refused = quote_problems(chain)
+        if refused:
+            out["quotesRefused"][underlying] = dict(refused)
         spot = spots.get(underlying) or chain[0].underlying_value
         if not spot:
             continue
-        payload = gex_payload(chain, spot, now, nyse_calendar(now.year))
+        payload, priced = gex_payload(chain, spot, now, nyse_calendar(now.year))
         payload["underlying"] = underlying
         payload["chain"] = _chain_note(job, underlying, len(chain))
         out["gex"][underlying] = payload
         if underlying == "I:SPX":
-            alerts = flow.update(chain, spot, now_ms, now.date())
+            deltas = priced.delta_by_ticker()
+            alerts = flow.update(chain, spot, now_ms, now.date(), model_deltas=deltas)
             out["flow"] = {
                 "alerts": alerts,
                 "aggregates": flow.aggregates(),

@@ -26,7 +26,7 @@ from spotlight.domain.calendar import (
     session_open_ms,
 )
 from spotlight.domain.nytime import ny_date, ny_midnight_ms
-from spotlight.domain.options import OptionSnapshot
+from spotlight.domain.options import OptionSnapshot, usable_mid
 from spotlight.market.simulated_listings import (
     BY_BARE,
     OPTION_UNDERLYINGS,
@@ -353,7 +353,7 @@ class OptionBook:
             day_vwap=q.vwap,
             bid=q.bid,
             ask=q.ask,
-            mid=q.mid,
+            mid=usable_mid(q.bid, q.ask, q.mid),  # as Massive's parser: no bid, no mid
             quote_ts_ms=q.quote_ms,
             last_price=q.trade_price,
             last_size=q.trade_size,

@@ -3,6 +3,7 @@ bucket of gamma levels, and the setups fed every level they need."""
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -42,14 +43,13 @@ def test_regime_uses_the_sessions_own_close_on_an_early_close_day() -> None:
     # quarter-sigma transition band: POS. Counting to 16:00 (59.3 points) said TRANSITION.
     inputs = ChannelInputs(now_ms=ms(BLACK_FRIDAY, 12), spx=6000.0, gex_spx=gex_with(5990, 2, 0.2))
     assert inputs.minutes_left() == 60.0
-    assert inputs.remaining_fraction() == pytest.approx(60 / 210)
     regime = regime_payload(inputs)
     assert regime["gamma"] == "POS"
     assert regime["minutesLeft"] == 60.0
     assert regime["sigmaRemaining"] == pytest.approx(6000 * 0.2 * (60 / 98_280) ** 0.5)
     # At 13:30 the session is over: nothing left, not 150 minutes.
     late = ChannelInputs(now_ms=ms(BLACK_FRIDAY, 13, 30), spx=6000.0)
-    assert late.minutes_left() == 0.0 and late.remaining_fraction() == 0.0
+    assert late.minutes_left() == 0.0
 
 
 def pos(strike: float, kind: str, expiry: date, oi: float, iv: float = 0.15) -> OptionPosition:
@@ -149,3 +149,67 @@ def test_setups_get_the_max_net_strike_and_the_opening_range_end() -> None:
 def test_the_calendar_is_nyse_by_default() -> None:
     inputs = ChannelInputs(now_ms=ms(BLACK_FRIDAY, 12), spx=None)
     assert inputs.cal is nyse_calendar(2026)
+
+
+def test_setups_and_regime_share_one_remaining_session_sigma_on_an_early_close() -> None:
+    # 12:00 on 2026-11-27 (13:00 close), spot 6000, 0DTE ATM IV 12%: iv0dte is per 98,280
+    # session minutes, so the hour left is 6000 x 0.12 x sqrt(60 / 98,280) = 17.790 points.
+    # Setups used 6000 x 0.12 / sqrt(252) x sqrt(60 / 210) = 24.244 (x1.3628), as if the
+    # 210-minute session carried a full 390-minute day's variance.
+    sigma = 6000 * 0.12 * math.sqrt(60 / 98_280)
+    assert sigma == pytest.approx(17.790, abs=5e-4)
+    assert 6000 * 0.12 / math.sqrt(252) * math.sqrt(60 / 210) == pytest.approx(24.244, abs=5e-4)
+    bars = [minute("I:SPX", ms(BLACK_FRIDAY, 9, 30) + i * 60_000, 6000.0) for i in range(150)]
+    engine = engine_with(bars)
+    gex = gex_with(5900.0, 5.0, 0.12)
+    gex["gammaLevels"].update(callWall=6005.0)
+    engine.latest["gex:SPX"] = gex
+    engine.levels(ms(BLACK_FRIDAY, 12, 0))
+    regime = engine.latest["regime:update"]
+    assert regime["gamma"] == "POS" and regime["sigmaRemaining"] == pytest.approx(sigma)
+    [fade] = engine.latest["setups:update"]["setups"]
+    assert (fade["kind"], fade["state"]) == ("call_wall_fade", "watching")
+    # distanceSigma = (6000 - 6005) / 17.790 = -0.2811 (it was -5 / 24.244 = -0.2062).
+    assert fade["distanceSigma"] == pytest.approx(-5 / sigma)
+    assert fade["distanceSigma"] == pytest.approx(-0.2811, abs=5e-5)
+
+
+def test_the_late_day_pin_counts_from_the_sessions_own_close() -> None:
+    # 12:00 on 2026-11-27: 60 minutes before the 13:00 close, inside the pin's last 90
+    # minutes (14:30 on a 16:00 close, 11:30 on this one). Spot 6000, the AGS 5 points up,
+    # sigma 17.790: within 0.5 sigma (8.9) and beyond b (2), so the pin is on. A fixed 14:30
+    # start could never fire on a 13:00 close.
+    bars = [minute("I:SPX", ms(BLACK_FRIDAY, 9, 30) + i * 60_000, 6000.0) for i in range(150)]
+    engine = engine_with(bars)
+    gex = gex_with(5900.0, 5.0, 0.12)
+    gex["gammaLevels"].update(absGammaStrike=6005.0)
+    engine.latest["gex:SPX"] = gex
+    engine.levels(ms(BLACK_FRIDAY, 12, 0))
+    [pin] = engine.latest["setups:update"]["setups"]
+    assert (pin["kind"], pin["direction"], pin["state"]) == ("late_day_pin", "long", "triggered")
+    # 11:00 is two hours before the close: too early for the pin.
+    early = [b for b in bars if b.start_ms < ms(BLACK_FRIDAY, 11)]
+    engine = engine_with(early)
+    engine.latest["gex:SPX"] = gex
+    engine.levels(ms(BLACK_FRIDAY, 11, 0))
+    assert "late_day_pin" not in [s["kind"] for s in engine.latest["setups:update"]["setups"]]
+
+
+def test_no_live_setups_without_an_open_session() -> None:
+    # 13:30 on 2026-11-27, half an hour after the 13:00 close: the call wall 5 points above
+    # spot in positive gamma made a "watching" fade. Nothing is live after the bell.
+    bars = [minute("I:SPX", ms(BLACK_FRIDAY, 9, 30) + i * 60_000, 6000.0) for i in range(210)]
+    gex = gex_with(5900.0, 5.0, 0.12)
+    gex["gammaLevels"].update(callWall=6005.0)
+    for now in (ms(BLACK_FRIDAY, 12, 59), ms(BLACK_FRIDAY, 13, 0), ms(BLACK_FRIDAY, 13, 30)):
+        engine = engine_with(bars)
+        engine.latest["gex:SPX"] = gex
+        engine.levels(now)
+        kinds = [s["kind"] for s in engine.latest["setups:update"]["setups"]]
+        assert kinds == (["call_wall_fade"] if now < ms(BLACK_FRIDAY, 13) else []), now
+    # Nor on a weekend, with Friday's bars and levels still in place.
+    saturday = BLACK_FRIDAY + timedelta(days=1)
+    engine = engine_with(bars)
+    engine.latest["gex:SPX"] = gex
+    engine.levels(ms(saturday, 12, 0))
+    assert engine.latest["setups:update"]["setups"] == []

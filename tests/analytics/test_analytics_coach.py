@@ -189,6 +189,7 @@ def test_two_setups_at_nearby_levels_are_both_announced() -> None:
             now_ms=at_15,
             ags=6003.4,  # two strikes that round to the same whole point
             max_net_strike=6002.6,
+            session_close_ms=at_15 + 3_600_000,
         )
     )
     assert [s.state for s in pins] == ["triggered", "triggered"]

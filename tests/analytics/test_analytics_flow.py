@@ -52,6 +52,12 @@ def snap(**kw: object) -> OptionSnapshot:
     return OptionSnapshot(**base)  # type: ignore[arg-type]
 
 
+def printed(size: float, **kw: object) -> OptionSnapshot:
+    """A snapshot whose newest print (``size`` lots, quoted at the same instant) came in
+    the interval after the baseline at T0: the evidence a label needs."""
+    return snap(**{"trade_ts_ms": T0 + 3_000, "quote_ts_ms": T0 + 3_000, "last_size": size, **kw})
+
+
 def run(prev: OptionSnapshot, cur: OptionSnapshot, tracker: FlowTracker | None = None) -> list[str]:
     t = tracker or FlowTracker()
     assert t.update([prev], SPOT, T0, TODAY) == []
@@ -88,6 +94,10 @@ def test_side_classification() -> None:
     assert classify_side(snap(bid=None)) == "unknown"
     assert classify_side(snap(quote_ts_ms=None)) == "unknown"
     assert classify_side(snap(last_price=None)) == "unknown"
+    # A crossed quote (bid 10.1 over ask 9.9) says nothing about which side was hit.
+    assert classify_side(snap(last_price=10.0, bid=10.1, ask=9.9)) == "unknown"
+    # Without a bid, a print at the ask is still a buy.
+    assert classify_side(snap(last_price=0.05, bid=0.0, ask=0.05)) == "buy"
 
 
 def test_unusual_vol_oi_threshold_edges_and_once_per_session() -> None:
@@ -115,14 +125,15 @@ def test_unusual_vol_oi_zero_dte_needs_ratio_two() -> None:
 
 def test_large_premium_interval_and_single_print() -> None:
     prev = snap(day_volume=100.0, day_vwap=10.0)
-    # 250 contracts at $10: exactly $250k in the interval.
-    cur = snap(day_volume=350.0, day_vwap=10.0, last_price=10.0)
+    # 250 contracts at $10, printed as one trade: exactly $250k in the interval.
+    cur = printed(250.0, day_volume=350.0, day_vwap=10.0, last_price=10.0)
     assert run(prev, cur) == ["large_premium"]
-    assert run(prev, snap(day_volume=349.0, day_vwap=10.0)) == []
+    assert run(prev, printed(249.0, day_volume=349.0, day_vwap=10.0)) == []
     # 0DTE needs $500k.
     zero = {"expiration_date": "2026-11-20"}
-    assert run(snap(**zero, day_volume=100.0), snap(**zero, day_volume=350.0)) == []
-    assert run(snap(**zero, day_volume=100.0), snap(**zero, day_volume=600.0)) == ["large_premium"]
+    assert run(snap(**zero, day_volume=100.0), printed(250.0, **zero, day_volume=350.0)) == []
+    zero_500k = run(snap(**zero, day_volume=100.0), printed(500.0, **zero, day_volume=600.0))
+    assert "large_premium" in zero_500k
     # 100 contracts at $25 = $250k: an implausible interval VWAP figure falls back to the
     # interval's volume at the last price.
     single = snap(day_volume=200.0, day_vwap=5.5, last_price=25.0, last_size=100.0,
@@ -142,7 +153,7 @@ def test_block_and_possible_sweep() -> None:
     again = dataclasses.replace(block, day_volume=700.0)
     assert [a.kind for a in tracker.update([again], SPOT, T0 + 10_000, TODAY)] == []
 
-    sweep = snap(day_volume=350.0, day_vwap=0.1, last_price=0.1, last_size=10.0,
+    sweep = snap(day_volume=350.0, day_vwap=0.1, last_price=0.1, last_size=250.0,
                  trade_ts_ms=T0 + 3_000, quote_ts_ms=T0 + 3_000, bid=0.05, ask=0.1,
                  last_conditions=(219,))  # fmt: skip
     tracker = FlowTracker()
@@ -160,9 +171,8 @@ def test_session_reset_on_volume_drop_and_bounded_memory() -> None:
     tracker = FlowTracker(FlowThresholds(large_premium=1.0))
     tracker.update([snap(day_volume=1_000.0)], SPOT, T0, TODAY)
     assert tracker.update([snap(day_volume=10.0)], SPOT, T0 + 1, TODAY) == []  # reset
-    assert [a.kind for a in tracker.update([snap(day_volume=20.0)], SPOT, T0 + 2, TODAY)] == [
-        "large_premium"
-    ]
+    again = printed(10.0, day_volume=20.0)
+    assert [a.kind for a in tracker.update([again], SPOT, T0 + 2, TODAY)] == ["large_premium"]
     other = snap(ticker="O:SPXW261127P05900000", contract_type="put", strike=5900.0)
     tracker.update([other], SPOT, T0 + 3, TODAY)
     # The call vanished from the chain, so it is forgotten: reappearing is a first sight.
@@ -175,10 +185,13 @@ def test_aggregates_by_strike_and_side() -> None:
     put = snap(ticker="O:SPXW261127P05900000", contract_type="put", strike=5900.0,
                delta=-0.3, day_volume=100.0, day_vwap=2.0)  # fmt: skip
     tracker.update([call0, put], SPOT, T0, TODAY)
-    call_buy = dataclasses.replace(call0, day_volume=110.0, last_price=10.1)  # 10 @ 10.1 fallback
+    at = T0 + 3_000  # both newest prints came in the interval, quoted at the same instant
+    call_buy = dataclasses.replace(call0, day_volume=110.0, last_price=10.1, last_size=10.0,
+                                   trade_ts_ms=at, quote_ts_ms=at)  # fmt: skip
     call_buy = dataclasses.replace(call_buy, day_vwap=(10.0 * 100 + 10.1 * 10) / 110)
     put_sell = dataclasses.replace(put, day_volume=120.0, day_vwap=None, last_price=1.9,
-                                   bid=1.9, ask=2.1)  # fmt: skip
+                                   last_size=20.0, bid=1.9, ask=2.1, trade_ts_ms=at,
+                                   quote_ts_ms=at)  # fmt: skip
     tracker.update([call_buy, put_sell], SPOT, T0 + 5_000, TODAY)
     agg = tracker.aggregates()
     all_ = agg["all"]
@@ -232,7 +245,7 @@ def test_deep_in_the_money_premium_is_mostly_intrinsic() -> None:
     # which $15,000 is time value. Not a whale: no large_premium.
     deep = {"strike": 5000.0, "ticker": "O:SPXW261127C05000000", "delta": 0.99}
     prev = snap(**deep, day_volume=100.0, day_vwap=1000.5, last_price=1000.5, mid=1000.5)
-    cur = snap(**deep, day_volume=400.0, day_vwap=1000.5, last_price=1000.5, mid=1000.5)
+    cur = printed(300.0, **deep, day_volume=400.0, day_vwap=1000.5, last_price=1000.5, mid=1000.5)
     assert [a.kind for a in alerts_between(prev, cur)] == []
     # With the threshold at $1, the alert reports both amounts.
     t = FlowTracker(FlowThresholds(large_premium=1.0))
@@ -244,17 +257,17 @@ def test_deep_in_the_money_premium_is_mostly_intrinsic() -> None:
 
 def test_delta_notional_is_reported_without_a_side_and_signed_only_with_one() -> None:
     prev = snap(day_volume=100.0, day_vwap=10.0)
-    mid_print = snap(day_volume=400.0, day_vwap=10.0, last_price=10.0)  # at the mid
+    mid_print = printed(300.0, day_volume=400.0, day_vwap=10.0, last_price=10.0)  # at the mid
     (alert,) = alerts_between(prev, mid_print)
     assert alert.side == "mid"
     assert alert.delta_notional == pytest.approx(300 * 0.5 * 100 * SPOT)
     assert alert.directional_delta_notional is None
-    bought = snap(day_volume=400.0, day_vwap=10.1, last_price=10.1)  # at the ask
+    bought = printed(300.0, day_volume=400.0, day_vwap=10.1, last_price=10.1)  # at the ask
     (alert,) = alerts_between(prev, bought)
     assert alert.directional_delta_notional == pytest.approx(300 * 0.5 * 100 * SPOT)
-    put_sold = snap(ticker="O:SPXW261127P06000000", contract_type="put", delta=-0.5,
-                    day_volume=400.0, day_vwap=9.9, last_price=9.9)  # fmt: skip
-    prev_put = dataclasses.replace(put_sold, day_volume=100.0, day_vwap=10.0)
+    put_sold = printed(300.0, ticker="O:SPXW261127P06000000", contract_type="put", delta=-0.5,
+                       day_volume=400.0, day_vwap=9.9, last_price=9.9)  # fmt: skip
+    prev_put = dataclasses.replace(put_sold, day_volume=100.0, day_vwap=10.0, trade_ts_ms=T0)
     (alert,) = alerts_between(prev_put, put_sold)
     assert alert.delta_notional == pytest.approx(-300 * 0.5 * 100 * SPOT)
     assert alert.directional_delta_notional == pytest.approx(300 * 0.5 * 100 * SPOT)
@@ -271,9 +284,12 @@ def test_multi_leg_and_canceled_prints_are_filtered() -> None:
     assert t.filtered == {"complex": 1}
     assert t.aggregates()["all"] == {"call_premium": 0.0, "put_premium": 0.0, "net_delta": 0.0,
                                      "by_strike": {}}  # fmt: skip
-    # A canceled print is not a print: no block from it.
+    # A canceled print is not a print: no block from it, and with no other print seen the
+    # interval's lots are of no known kind (no premium alert either).
     canceled = dataclasses.replace(leg, last_conditions=(201,), last_price=10.0)
-    assert [a.kind for a in alerts_between(prev, canceled)] == ["large_premium"]
+    assert alerts_between(prev, canceled) == []
+    single = dataclasses.replace(canceled, last_conditions=(209,))
+    assert [a.kind for a in alerts_between(prev, single)] == ["large_premium", "block"]
 
 
 def test_sweeps_and_blocks_need_evidence() -> None:
@@ -282,7 +298,7 @@ def test_sweeps_and_blocks_need_evidence() -> None:
     # 250 contracts, an aggressive latest print, but no ISO flag: no sweep claimed.
     plain = snap(day_volume=350.0, day_vwap=0.1, last_price=0.1, last_size=10.0, **at_ask)
     assert alerts_between(prev, plain) == []
-    iso = dataclasses.replace(plain, last_conditions=(219,))
+    iso = dataclasses.replace(plain, last_conditions=(219,), last_size=250.0)
     (alert,) = alerts_between(prev, iso)
     assert (alert.kind, alert.confidence, alert.print_kind) == ("possible_sweep", "low", "iso")
     # A 500-lot print that the interval's volume cannot hold (only 100 traded) is not a
@@ -354,3 +370,84 @@ def test_a_contract_already_unusual_when_first_seen_is_not_news() -> None:
     crossed = dataclasses.replace(later, day_volume=550.0)
     out = t.update([more, crossed], SPOT, T0 + 15_000, TODAY)
     assert [(a.kind, a.contract) for a in out] == [("unusual_vol_oi", later.ticker)]
+
+
+# -- what the interval's prints support (issue 27) --------------------------------------------
+
+AT_ASK = {"trade_ts_ms": T0 + 3_000, "quote_ts_ms": T0 + 3_000, "bid": 5.9, "ask": 6.0}
+
+
+def test_a_one_lot_iso_print_is_no_sweep_of_three_hundred() -> None:
+    # 300 lots traded; the one print seen is a 1-lot ISO at the ask. The sweep's evidence
+    # is the ISO lots seen (1), not the interval's volume (300).
+    prev = snap(day_volume=100.0, day_vwap=6.0, last_price=6.0)
+    one_lot = snap(day_volume=400.0, day_vwap=6.0, last_price=6.0, last_size=1.0,
+                   last_conditions=(219,), **AT_ASK)  # fmt: skip
+    assert "possible_sweep" not in [a.kind for a in alerts_between(prev, one_lot)]
+    # A 300-lot ISO print at the ask carries the whole interval: that is evidence.
+    swept = dataclasses.replace(one_lot, last_size=300.0)
+    sweeps = [a for a in alerts_between(prev, swept) if a.kind == "possible_sweep"]
+    assert [(a.side, a.print_size, a.confidence) for a in sweeps] == [("buy", 300.0, "low")]
+
+
+def test_a_one_lot_single_print_does_not_make_a_thousand_lots_single_leg() -> None:
+    # 1,000 lots at $6.00 ($600,000) between two polls: 999 of them spread legs nobody saw,
+    # then a 1-lot single-leg print at the ask, the only print the snapshot shows. One lot
+    # of evidence labels one lot: no $600k large_premium, and $600 of signed call premium
+    # (1 x 6.00 x 100), 1 x 0.5 x 100 x 6000 = $300,000 of net delta, not 1,000 times that.
+    prev = snap(day_volume=0.0, day_vwap=None, last_price=None, trade_ts_ms=None)
+    cur = snap(day_volume=1000.0, day_vwap=6.0, last_price=6.0, last_size=1.0,
+               last_conditions=(209,), **AT_ASK)  # fmt: skip
+    t = FlowTracker()
+    t.update([prev], SPOT, T0, TODAY)
+    alerts = t.update([cur], SPOT, T0 + 5_000, TODAY)
+    assert "large_premium" not in [a.kind for a in alerts]
+    flow = t.aggregates()["all"]
+    assert isinstance(flow, dict)
+    assert flow["call_premium"] == pytest.approx(600.0)
+    assert flow["net_delta"] == pytest.approx(300_000.0)
+    # The same interval printed as one 1,000-lot single-leg trade at the ask is $600k of
+    # bought premium: the alert and the signed flow are supported.
+    whole = dataclasses.replace(cur, last_size=1000.0)
+    t = FlowTracker()
+    t.update([prev], SPOT, T0, TODAY)
+    kinds = [a.kind for a in t.update([whole], SPOT, T0 + 5_000, TODAY)]
+    assert "large_premium" in kinds
+    flow = t.aggregates()["all"]
+    assert isinstance(flow, dict) and flow["call_premium"] == pytest.approx(600_000.0)
+
+
+def test_an_interval_without_a_new_print_is_not_signed_by_an_old_one() -> None:
+    # Volume grew by 250 lots ($250k) but the latest print is the one from before the
+    # interval (same timestamp): nothing says what these lots were or who took them.
+    prev = snap(day_volume=100.0, day_vwap=10.0, last_price=10.1)
+    cur = snap(day_volume=350.0, day_vwap=10.0, last_price=10.1)
+    t = FlowTracker()
+    t.update([prev], SPOT, T0, TODAY)
+    assert t.update([cur], SPOT, T0 + 5_000, TODAY) == []
+    flow = t.aggregates()["all"]
+    assert isinstance(flow, dict) and (flow["call_premium"], flow["net_delta"]) == (0.0, 0.0)
+    assert t.filtered == {"unseen": 1}
+
+
+def test_judging_every_print_of_an_interval() -> None:
+    from spotlight.analytics.flow_evidence import Evidence, Print, judge
+
+    # With every print of the interval in hand: 999 spread lots then 1 single-leg lot at
+    # the ask make 1 lot single-leg (bought) and 999 complex; nothing more.
+    ev = judge(1000.0, [Print(999.0, "complex", "buy"), Print(1.0, "single", "buy")])
+    assert (ev.single, ev.complex, ev.signed, ev.sided) == (1.0, 999.0, 1.0, True)
+    assert (ev.sweep, ev.sweep_side) == (0.0, None)
+    # ISO children on several exchanges add up: 100 + 200 bought at the ask is a 300-lot
+    # sweep; a 50-lot sale at the bid nets the signed lots to 250; a mid print is unsigned.
+    ev = judge(400.0, [Print(100.0, "iso", "buy"), Print(200.0, "iso", "buy"),
+                       Print(50.0, "single", "sell"), Print(50.0, "single", "mid")])  # fmt: skip
+    assert (ev.single, ev.signed, ev.sweep, ev.sweep_side) == (400.0, 250.0, 300.0, "buy")
+    # Never more lots than traded (a source whose sizes and volumes disagree).
+    ev = judge(10.0, [Print(500.0, "iso", "sell")])
+    assert (ev.single, ev.signed, ev.sweep, ev.sweep_side) == (10.0, -10.0, 10.0, "sell")
+    # Nothing seen, nothing known; a print without a side is single-leg but unsigned.
+    assert judge(300.0, []) == Evidence(0.0, 0.0, 0.0, False, 0.0, None)
+    assert judge(300.0, [Print(5.0, "single", "unknown")]) == Evidence(
+        5.0, 0.0, 0.0, False, 0.0, None
+    )

@@ -251,3 +251,116 @@ def test_report_surfaces_the_0dte_statistics() -> None:
 def test_gex_by_strike_still_rejects_unknown_buckets() -> None:
     with pytest.raises(ValueError, match="bucket"):
         gex_by_strike([], 6000.0, AT_13, CAL, "week")  # type: ignore[arg-type]
+
+
+# -- issue 27: the edges of the pricing -------------------------------------------------------
+
+
+def test_a_mid_at_intrinsic_has_no_time_value_even_one_ulp_off() -> None:
+    import numpy as np
+
+    # The 6100 put with the forward at 5954.5: intrinsic 145.5, and a mid of 145.5 has no
+    # time value. With the forward one ulp higher (what carry x spot rebuilds), "time value"
+    # is 9.1e-13 points, which used to solve to a 3.9% vol. Nothing is there to invert.
+    one = np.ones(1)
+    t = 1555.359 / 98_280 * one
+    for fwd in (5954.5, math.nextafter(5954.5, math.inf), 5954.5 / 5953.15 * 5953.15):
+        [vol] = implied_vols(0 * one, 145.5 * one, fwd * one, 6100.0 * one, t, one)
+        assert math.isnan(vol), fwd
+    # A real time value, even 0.0001 points, is still implied.
+    [vol] = implied_vols(0 * one, 145.5001 * one, 5954.5 * one, 6100.0 * one, t, one)
+    assert 0.0 < vol < 1.0
+
+    # Through the chain: parity at 6000 puts the forward at 6000 + (10.00 - 55.50) = 5954.5
+    # with spot 5953.15; the at-intrinsic 6100 put takes the vendor's IV, converted.
+    def position(kind: str, strike: float, mid: float) -> OptionPosition:
+        return OptionPosition(strike, kind, MON, False, 1000.0, mid=mid, vendor_iv=0.20)
+
+    book = [position("call", 6000, 10.0), position("put", 6000, 55.5), position("put", 6100, 145.5)]
+    chain = price_chain(book, 5953.15, AT_13, CAL)
+    assert chain.source == ("mid", "mid", "vendor")
+    tau = 180 / (252 * 390)
+    assert float(chain.vol[2]) == pytest.approx(0.20 * math.sqrt((180 / CAL_YEAR_MIN) / tau))
+
+
+def test_the_15_minute_floor_caps_gamma_for_mid_implied_vols() -> None:
+    # ATM 0DTE 6000 call and put quoted by a vendor at 14% on calendar time. At 15:59 one
+    # session minute is left. The vol is implied on that real minute (6.05%: the vendor's
+    # total variance on our clock), and gamma is taken on the 15-minute floor:
+    #   real    = phi(d1) / (S vol sqrt(1 / 98,280))  = 0.34432
+    #   capped  = phi(d1) / (S vol sqrt(15 / 98,280)) = 0.08890 = real x sqrt(1/15)
+    # Implying on the floored T instead kept vol x sqrt(T) (gamma's only input), so the floor
+    # did nothing: 0.34432, and gamma grew as sqrt(15) from 15:45 to 15:59.
+    vol = 0.14 * math.sqrt(98_280 / CAL_YEAR_MIN)
+    assert vol == pytest.approx(0.0605, abs=5e-5)
+    real = bs_gamma(6000, 6000, vol, 1 / 98_280)
+    capped = bs_gamma(6000, 6000, vol, 15 / 98_280)
+    assert real == pytest.approx(0.34432, abs=5e-6)
+    assert capped == pytest.approx(0.08890, abs=5e-6)
+    assert capped == pytest.approx(real / math.sqrt(15), rel=1e-4)
+    gammas = {}
+    for hh, mm, left in ((15, 45, 15.0), (15, 59, 1.0)):
+        now = datetime.combine(MON, time(hh, mm), NY)
+        snaps = [vendor_snapshot(6000, k, 0.14, minutes_left=left) for k in ("call", "put")]
+        chain = price_chain([OptionPosition.from_snapshot(s) for s in snaps], 6000.0, now, CAL)
+        assert chain.source == ("mid", "mid")
+        assert float(chain.vol[0]) == pytest.approx(vol, rel=1e-6)
+        gammas[left] = float(chain.gamma()[0])
+    assert gammas[1.0] == pytest.approx(capped, rel=1e-6)
+    # From the floor on, ATM gamma stops growing: 15:59 as 15:45.
+    assert gammas[1.0] == pytest.approx(gammas[15.0], rel=1e-4)
+    # The vendor's IV without a mid lands on the same vol and the same capped gamma.
+    at_1559 = datetime.combine(MON, time(15, 59), NY)
+    bare = OptionPosition(6000.0, "call", MON, False, 1000.0, vendor_iv=0.14)
+    chain = price_chain([bare], 6000.0, at_1559, CAL)
+    assert chain.source == ("vendor",)
+    assert float(chain.vol[0]) == pytest.approx(vol, rel=1e-9)
+    assert float(chain.gamma()[0]) == pytest.approx(capped, rel=1e-6)
+
+
+def test_a_crossed_quote_is_priced_from_the_vendor_iv() -> None:
+    from spotlight.market.massive.models import parse_option_snapshot
+
+    # Bid 3.00 over ask 1.00 on the 6050 call at 13:00: the "mid" 2.00 implied a vol of
+    # 15.5%. Refused when parsed, it leaves the vendor's 14% (calendar time), converted.
+    item = {
+        "details": {
+            "ticker": "O:SPXW261123C06050000", "contract_type": "call",
+            "expiration_date": "2026-11-23", "strike_price": 6050, "shares_per_contract": 100,
+        },
+        "open_interest": 1000, "implied_volatility": 0.14,
+        "last_quote": {"bid": 3.00, "ask": 1.00, "midpoint": 2.00},
+    }  # fmt: skip
+    position = OptionPosition.from_snapshot(parse_option_snapshot(item))
+    chain = price_chain([position], 6000.0, AT_13, CAL)
+    assert chain.source == ("vendor",)
+    assert float(chain.vol[0]) == pytest.approx(
+        0.14 * math.sqrt((180 / CAL_YEAR_MIN) / (180 / 98_280))
+    )
+    # What the crossed mid would have given: 15.5%.
+    assert implied_vol("call", 2.00, 6000.0, 6050.0, 180 / 98_280) == pytest.approx(0.155, abs=5e-4)
+
+
+def test_chain_delta_is_the_derivative_of_the_price_in_spot() -> None:
+    import numpy as np
+
+    from spotlight.analytics.chain_math import black_price
+
+    # Delta of Black-76 on F = c S with discount D: D c N(d1) for a call, D c (N(d1) - 1)
+    # for a put. Checked against a central difference of the price in spot, with a carry
+    # and a discount that are not 1 (r = 5%, 9 days out, forward from q).
+    book = [pos(k, kind, MON + timedelta(9), iv=0.2) for k in (5800, 6000, 6250)
+            for kind in ("call", "put")]  # fmt: skip
+    chain = price_chain(book, 6000.0, AT_13, CAL, r=0.05, q=0.01)
+    assert float(chain.carry[0]) != 1.0 and float(chain.disc[0]) != 1.0
+    got = chain.delta()
+    h = 1e-3
+    for i in range(len(book)):
+        one = [np.asarray([a[i]]) for a in (chain.is_call, chain.strike, chain.vol, chain.t)]
+        is_call, strike, vol, t = one
+        c, d = chain.carry[i : i + 1], chain.disc[i : i + 1]
+        up = black_price(is_call, c * (6000 + h), strike, vol, t, d)[0]
+        down = black_price(is_call, c * (6000 - h), strike, vol, t, d)[0]
+        assert float(got[i]) == pytest.approx((up - down) / (2 * h), abs=1e-7)
+    # Call minus put at one strike is D c (put-call parity).
+    assert float(got[0] - got[1]) == pytest.approx(float(chain.disc[0] * chain.carry[0]))

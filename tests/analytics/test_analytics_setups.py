@@ -18,6 +18,7 @@ from spotlight.domain.bars import Bar
 from spotlight.domain.nytime import NY
 
 OPEN_MS = int(datetime(2026, 11, 20, 9, 30, tzinfo=NY).timestamp() * 1000)
+CLOSE_MS = OPEN_MS + 390 * 60_000  # 16:00 ET
 POS = classify("POS", "IV_rich", 0)
 NEG = classify("NEG", "RV_hot", 4)
 TRANSITION = classify("TRANSITION", "neutral", 2)
@@ -40,6 +41,7 @@ def inputs(**kw: object) -> SetupInputs:
         "regime": POS,
         "sigma_remaining": 40.0,  # b = 4
         "now_ms": OPEN_MS + 60 * 60_000,  # 10:30 ET
+        "session_close_ms": CLOSE_MS,
     }
     base.update(kw)
     return SetupInputs(**base)  # type: ignore[arg-type]
@@ -192,7 +194,7 @@ def test_opening_range_breakout_long_short_and_reentry() -> None:
     assert not detect_setups(dataclasses.replace(inp, or_complete=False))
 
 
-def test_late_day_pin_only_after_1430_in_positive_gamma() -> None:
+def test_late_day_pin_in_the_sessions_last_90_minutes_in_positive_gamma() -> None:
     at_15 = int(datetime(2026, 11, 20, 15, 0, tzinfo=NY).timestamp() * 1000)
     inp = inputs(spot=5990.0, sigma_remaining=30.0, ags=6000.0, now_ms=at_15)
     s = only(detect_setups(inp), "late_day_pin")
@@ -209,6 +211,22 @@ def test_late_day_pin_only_after_1430_in_positive_gamma() -> None:
     assert not detect_setups(dataclasses.replace(inp, spot=5980.0))  # 20 pt > 0.5 sigma
     above = only(detect_setups(dataclasses.replace(inp, spot=6001.0)), "late_day_pin")
     assert (above.direction, above.state) == ("short", "watching")
+    # The window is the session's last 90 minutes: 14:30 on a 16:00 close...
+    minute = 60_000
+
+    def kinds(now: int, close: int | None) -> list[str]:
+        at = dataclasses.replace(inp, now_ms=now, session_close_ms=close)
+        return [s.kind for s in detect_setups(at)]
+
+    assert kinds(CLOSE_MS - 90 * minute, CLOSE_MS) == ["late_day_pin"]
+    assert kinds(CLOSE_MS - 91 * minute, CLOSE_MS) == []
+    # ...and 11:30 on a 13:00 early close, which a fixed 14:30 start never reached.
+    early_close = OPEN_MS + 210 * minute
+    assert kinds(early_close - 90 * minute, early_close) == ["late_day_pin"]
+    assert kinds(early_close - 91 * minute, early_close) == []
+    # No session open (after the bell, or none today): nothing at all.
+    assert kinds(early_close, early_close) == []
+    assert kinds(early_close - minute, None) == []
 
 
 def test_nothing_without_levels() -> None:

@@ -104,6 +104,23 @@ def test_option_snapshot_mid_and_delayed_from_blocks() -> None:
     assert parse_option_snapshot(CHAIN_ITEM, delayed=True).delayed
 
 
+def test_option_snapshot_refuses_crossed_and_zero_bid_mids() -> None:
+    # Bid 3.00 over ask 1.00: a "mid" of 2.00 is no price (it implied an 8% vol). No bid
+    # (deep out of the money): the mid is half the ask, not a price either. Both quotes keep
+    # their sides as published; the mid is dropped here, so pricing takes the vendor's IV.
+    def quoted(bid: float, ask: float) -> Any:
+        quote = {**CHAIN_ITEM["last_quote"], "bid": bid, "ask": ask, "midpoint": (bid + ask) / 2}
+        return parse_option_snapshot({**CHAIN_ITEM, "last_quote": quote})
+
+    crossed = quoted(3.00, 1.00)
+    assert (crossed.bid, crossed.ask, crossed.mid) == (3.00, 1.00, None)
+    no_bid = quoted(0.0, 0.05)
+    assert (no_bid.bid, no_bid.ask, no_bid.mid) == (0.0, 0.05, None)
+    # A locked quote (bid = ask) is one price both sides agree on: kept, as is a normal one.
+    assert quoted(1.00, 1.00).mid == 1.00
+    assert quoted(12.20, 12.50).mid == pytest.approx(12.35)
+
+
 @pytest.mark.parametrize(
     "patch",
     [

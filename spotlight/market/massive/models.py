@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from spotlight.domain.options import OptionSnapshot
+from spotlight.domain.options import OptionSnapshot, usable_mid
 from spotlight.market.massive.parsing import Reader, fail, parse_items
 
 __all__ = [
@@ -282,8 +282,9 @@ def parse_option_snapshot(raw: object, path: str = "", *, delayed: bool = False)
 
     ``details`` is required. Other blocks may be absent ("not in this plan" or "nothing yet"),
     with the meanings the domain type documents. ``mid`` is upstream's ``midpoint``, else
-    (bid + ask) / 2. ``delayed`` is True when the envelope or any block's ``timeframe`` says
-    DELAYED.
+    (bid + ask) / 2; refused (None) for a crossed quote or one without a bid
+    (``domain.options.usable_mid``). ``delayed`` is True when the envelope or any block's
+    ``timeframe`` says DELAYED.
     """
     r = Reader(raw, path)
     if r.get("details") is None:
@@ -294,6 +295,7 @@ def parse_option_snapshot(raw: object, path: str = "", *, delayed: bool = False)
     mid = quote.opt_number("midpoint")
     if mid is None and bid is not None and ask is not None:
         mid = (bid + ask) / 2
+    mid = usable_mid(bid, ask, mid)  # a crossed or bid-less quote's mid is no price
     value = under.opt_number("value")
     return OptionSnapshot(
         ticker=details.text("ticker"),
