@@ -425,6 +425,21 @@ class Metrics:
             ["errno"],
             registry=r,
         )
+        self.http_responses = Counter(
+            "spotlight_http_responses_total",
+            "HTTP responses by status code: everything hypercorn and Quart answer, the raw "
+            "stream paths' refusals (SSE errors, WebSocket upgrade errors) and connection-cap "
+            "refusals; a stream's 200 or 101 is counted when it starts",
+            ["status"],
+            registry=r,
+        )
+        self.ws_command_errors = Counter(
+            "spotlight_ws_command_errors_total",
+            "/ws/prices commands refused with an error message, by error code (bad_json, "
+            "bad_id, unknown_type, too_large, rate_limited, ...); the connection stays open",
+            ["error"],
+            registry=r,
+        )
         self.pin_checks = Counter(
             "spotlight_pin_checks_total",
             "PIN login attempts, by outcome (ok, bad_pin, locked_out, busy: refused by the "

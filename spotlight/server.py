@@ -26,10 +26,12 @@ from __future__ import annotations
 
 import errno
 import logging
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 import trio
 from hypercorn.config import Config
 from hypercorn.events import Updated
@@ -41,10 +43,11 @@ from hypercorn.utils import wrap_app
 
 from spotlight.clients.connections import Connection, ConnectionTable, Refusal
 from spotlight.protocol.http_head import MAX_HEAD_BYTES, RequestHead, head_end, parse_head
-from spotlight.runtime.boundary import contain
+from spotlight.runtime.boundary import contain, kind_of
 from spotlight.service import SpotlightService
 from spotlight.web.app import WS_ENDPOINTS, SpotlightApp
-from spotlight.web.sse_socket import serve_sse_socket
+from spotlight.web.errors import ApiError
+from spotlight.web.sse_socket import error_response, serve_sse_socket
 from spotlight.web.stream_request import SSE_PATH
 from spotlight.web.ws_socket import serve_ws_socket
 from spotlight.web.ws_voice import VOICE_PATH
@@ -56,6 +59,30 @@ log = logging.getLogger(__name__)
 # Refused connections draining their answer at once, and for how long each may.
 MAX_REFUSING = 64
 REFUSAL_DRAIN_S = 1.0
+# hypercorn's own error response (h11 could not parse the request): a 4xx/5xx head with an
+# empty body that closes the connection (h11 may move the Connection header to the end).
+_BARE_ERROR = re.compile(rb"HTTP/1\.1 [45][0-9][0-9] [^\r]*\r\ncontent-length: 0\r\n")
+
+
+def _bare_error(data: bytes | bytearray | memoryview) -> bool:
+    raw = bytes(data[:512])
+    head = raw.lower()
+    return (
+        _BARE_ERROR.match(raw) is not None
+        and head.endswith(b"\r\n\r\n")
+        and b"\r\nconnection: close\r\n" in head
+        and b"content-type" not in head
+    )
+
+
+_PROTOCOL_ERRORS = {
+    400: ("bad_request", "the request could not be parsed as HTTP/1.1"),
+    408: ("request_timeout", "the request did not arrive in time"),
+    413: ("too_large", "the request is too large"),
+    431: ("headers_too_large", "the request head is over 16 KB"),
+}
+# A CR not followed by LF, or an LF not preceded by CR, inside a request head.
+_BARE_LINE_END = re.compile(rb"\r(?!\n)|(?<!\r)\n")
 # accept() errors that mean "out of resources" rather than a broken listener.
 _ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
 
@@ -99,12 +126,21 @@ def hypercorn_config(service: SpotlightService) -> Config:
 
 
 class PrefixedStream(trio.abc.HalfCloseableStream):
-    """A socket stream that first replays bytes the router already read (for hypercorn)."""
+    """A socket stream that first replays bytes the router already read (for hypercorn).
+
+    Writes are serialized, and nothing is written after our FIN: hypercorn sends its error
+    response for trailing garbage (h11's "Got data when expecting EOF") from its reader task
+    while its closing step, in another task, is inside ``send_eof``; on a bare
+    ``SocketStream`` that second writer raised ``BusyResourceError``, which hypercorn does not
+    catch (found by tests/faults/test_generated_input.py). After the FIN there is nobody to
+    answer: such a write is dropped."""
 
     def __init__(self, stream: trio.SocketStream, prefix: bytes) -> None:
         self._stream = stream
         self._prefix = prefix
         self.socket = stream.socket  # hypercorn reads peer and local addresses from it
+        self._writing = trio.Lock()
+        self._eof_sent = False
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         if self._prefix:
@@ -115,13 +151,19 @@ class PrefixedStream(trio.abc.HalfCloseableStream):
         return bytes(await self._stream.receive_some(max_bytes))
 
     async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        await self._stream.send_all(data)
+        async with self._writing:
+            if self._eof_sent:
+                return
+            await self._stream.send_all(data)
 
     async def wait_send_all_might_not_block(self) -> None:
         await self._stream.wait_send_all_might_not_block()
 
     async def send_eof(self) -> None:
-        await self._stream.send_eof()
+        async with self._writing:
+            if not self._eof_sent:
+                self._eof_sent = True
+                await self._stream.send_eof()
 
     async def aclose(self) -> None:
         await self._stream.aclose()
@@ -138,10 +180,19 @@ class TakeoverStream(PrefixedStream):
     """
 
     def __init__(
-        self, stream: trio.SocketStream, prefix: bytes, conn: Connection | None = None
+        self,
+        stream: trio.SocketStream,
+        prefix: bytes,
+        conn: Connection | None = None,
+        on_reset: Callable[[BaseException], None] | None = None,
+        on_response: Callable[[int], None] | None = None,
     ) -> None:
         super().__init__(stream, prefix)
         self.conn = conn  # its entry in the connection table
+        # hypercorn treats a reset as a close and says nothing: it is counted here; and so
+        # are its own error responses (the app's are counted in the app).
+        self._on_reset = on_reset
+        self._on_response = on_response
         self._taken = False
         self._reading: trio.CancelScope | None = None
         self._idle = trio.Event()  # no hypercorn read in flight
@@ -156,6 +207,9 @@ class TakeoverStream(PrefixedStream):
             try:
                 with trio.CancelScope() as self._reading:
                     return await super().receive_some(max_bytes)
+            except trio.BrokenResourceError as exc:
+                self._reset(exc)
+                raise
             finally:
                 self._reading = None
                 self._idle.set()
@@ -166,7 +220,36 @@ class TakeoverStream(PrefixedStream):
         if self._taken:
             await trio.lowlevel.checkpoint()
             return
-        await super().send_all(data)
+        if data[:9] == b"HTTP/1.1 " and _bare_error(data):
+            data = self._json_error(bytes(data))
+        try:
+            await super().send_all(data)
+        except trio.BrokenResourceError as exc:
+            self._reset(exc)
+            raise
+
+    def _json_error(self, head: bytes) -> bytes:
+        """hypercorn answers a request it cannot parse (h11's 400, 431 for a head over its
+        limit, ...) with an empty body; ours is the documented JSON shape."""
+        status = int(head[9:12])
+        error, detail = _PROTOCOL_ERRORS.get(
+            status, ("bad_request", "the request could not be parsed as HTTP/1.1")
+        )
+        body = orjson.dumps({"error": error, "detail": detail})
+        if self._on_response is not None:
+            self._on_response(status)
+        head = head.replace(
+            b"\r\ncontent-length: 0\r\n",
+            b"\r\ncontent-type: application/json\r\ncontent-length: %d\r\n" % len(body),
+            1,
+        )
+        return head + body
+
+    def _reset(self, exc: trio.BrokenResourceError) -> None:
+        """The peer reset the connection (hypercorn takes it as a close): count it once."""
+        if self._on_reset is not None:
+            on_reset, self._on_reset = self._on_reset, None
+            on_reset(exc.__cause__ or exc)
 
     async def send_eof(self) -> None:
         if self._taken:
@@ -232,6 +315,7 @@ class _Router:
         address = _peer_host(stream)
         admitted = self.table.admit(address)
         if isinstance(admitted, Refusal):
+            self.service.metrics.http_responses.labels(str(admitted.status)).inc()
             await _refuse(stream, admitted, self.refusing)
             return
         conn = admitted
@@ -249,23 +333,32 @@ class _Router:
                     await stream.aclose()
 
     async def _route(self, stream: trio.SocketStream, conn: Connection) -> Awaitable[None] | None:
+        """Read the first request head and pick the connection's path. A reset meanwhile
+        propagates to the failure boundary (counted as ``head``); a head that does not arrive
+        within ``SPOTLIGHT_REQUEST_TIMEOUT_S`` is counted as a ``head`` ``timeout``."""
         buf = bytearray()
         end = -1
-        try:
-            with trio.move_on_after(self.service.settings.request_timeout_s):
-                while end < 0 and len(buf) <= MAX_HEAD_BYTES:
-                    data = await stream.receive_some(MAX_HEAD_BYTES)
-                    if not data:
-                        break
-                    buf += data
-                    end = head_end(buf)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            pass
+        timeout = self.service.settings.request_timeout_s
+        with trio.move_on_after(timeout) as waiting:
+            while end < 0 and len(buf) <= MAX_HEAD_BYTES:
+                data = await stream.receive_some(MAX_HEAD_BYTES)
+                if not data:
+                    break
+                buf += data
+                end = head_end(buf)
         if not buf or (end < 0 and len(buf) <= MAX_HEAD_BYTES):
             # Closed or too slow before sending a whole head: nothing to answer.
+            if waiting.cancelled_caught:
+                slow = TimeoutError(f"no complete request head within {timeout:g} s")
+                self.table.report("head", "timeout", conn.address, [slow])
             with trio.CancelScope(shield=True), trio.move_on_after(1):
                 await stream.aclose()
             return None
+        if end > 0 and _BARE_LINE_END.search(buf, 0, end):
+            # A lone CR or LF in the head: parsers disagree on where such a head ends (the
+            # stuff of request smuggling), so it is refused here, before anyone parses it.
+            self._routed(conn, "http", "http")
+            return self._bad_head(stream)
         head = parse_head(bytes(buf[:end])) if end > 0 else None
         if head is not None and head.path == SSE_PATH and end == len(buf):
             self._routed(conn, "sse", "stream")
@@ -276,12 +369,31 @@ class _Router:
         self._routed(conn, "http", "http")
         return self._serve_http(stream, bytes(buf), conn)
 
+    async def _bad_head(self, stream: trio.SocketStream) -> None:
+        err = ApiError(
+            400, "bad_request", "request lines end with CRLF; a lone CR or LF is refused"
+        )
+        self.service.metrics.http_responses.labels("400").inc()
+        await stream.send_all(error_response(err, []))
+        with trio.move_on_after(1):
+            await stream.send_eof()
+            while await stream.receive_some(65536):
+                pass
+
     def _routed(self, conn: Connection, endpoint: str, state: str) -> None:
         conn.endpoint = endpoint
         self.table.set_state(conn, state)
 
     async def _serve_http(self, stream: trio.SocketStream, prefix: bytes, conn: Connection) -> None:
-        kept = TakeoverStream(stream, prefix, conn)
+        kept = TakeoverStream(
+            stream,
+            prefix,
+            conn,
+            on_reset=lambda exc: self.table.report("http", kind_of([exc]), conn.address, [exc]),
+            on_response=lambda status: self.service.metrics.http_responses.labels(
+                str(status)
+            ).inc(),
+        )
         del prefix  # kept holds it until hypercorn has read it
         peer = _peer(stream)
         if peer is not None:

@@ -21,6 +21,7 @@ import orjson
 import trio
 
 from spotlight.config import Settings
+from spotlight.hub import Hub
 from spotlight.runtime.clock import WallClock
 from spotlight.server import serve
 from spotlight.service import SpotlightService
@@ -214,3 +215,39 @@ class InlineExecutor(Executor):
         except BaseException as exc:
             future.set_exception(exc)
         return future
+
+
+class Bystander:
+    """An SSE client on SPY that keeps every tick it receives: after faults elsewhere, its
+    ticks must have no gap and no duplicate (``assert_complete`` checks them against the
+    hub's history: every tick published for SPY between its first and last one)."""
+
+    def __init__(self, pin: str | None = None) -> None:
+        self.ticks: list[int] = []
+        self.pin = pin  # log in first (a server with auth on)
+
+    async def run(self, url: str, task_status: trio.TaskStatus[None]) -> None:
+        async with http(url) as client:
+            if self.pin is not None:
+                login = await client.post("/api/auth/pin", json={"pin": self.pin})
+                assert login.status_code == 200, login.text
+            await self._watch(client, task_status)
+
+    async def _watch(self, client: httpx.AsyncClient, task_status: trio.TaskStatus[None]) -> None:
+        async with sse(client, "/realtime/sse?symbols=SPY") as s:
+            task_status.started()
+            while True:
+                f = await s.next()
+                if f.event == "tick":
+                    self.ticks.append(f.seq)
+
+    async def more_ticks(self, n: int = 5) -> None:
+        target = len(self.ticks) + n
+        await wait_for(lambda: len(self.ticks) >= target, timeout=15)
+
+    def assert_complete(self, hub: Hub) -> None:
+        assert self.ticks, "the bystander got no ticks"
+        assert self.ticks == sorted(set(self.ticks)), "duplicate or out-of-order ticks"
+        first, last = self.ticks[0], self.ticks[-1]
+        published = [e.seq for e in hub.history.since(first - 1, {"tick:SPY"}) if e.seq <= last]
+        assert published == self.ticks, "the bystander missed ticks"

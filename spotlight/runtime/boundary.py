@@ -59,6 +59,8 @@ def kind_of(errors: list[BaseException]) -> str:
     ``error`` when any is something else (a bug: it wins, so it is never hidden)."""
     kinds = set()
     for e in errors:
+        if isinstance(e, trio.BrokenResourceError) and isinstance(e.__cause__, OSError):
+            e = e.__cause__  # trio's wrapper around the socket's own error: say which
         if isinstance(e, TimeoutError):
             kinds.add("timeout")
         elif isinstance(e, ConnectionError):

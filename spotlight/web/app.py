@@ -21,6 +21,7 @@ from quart_trio import QuartTrio
 from werkzeug.exceptions import HTTPException
 
 from spotlight.auth.access import RequestView
+from spotlight.metrics import Metrics
 from spotlight.protocol.close import close_reason
 from spotlight.protocol.http_head import RequestHead
 from spotlight.runtime.boundary import contain, kind_of
@@ -100,7 +101,7 @@ class SpotlightApp:
         raw_scope = cast(MutableMapping[str, Any], scope)
         raw_send = cast(Send, send)
         if scope["type"] == "http":
-            raw_send = finish_shielded(raw_send)
+            raw_send = finish_shielded(_counted(raw_send, self.service.metrics))
             why = bad_host(raw_scope["headers"])
             if why is not None:
                 await error_reply(raw_send, 400, "bad_host", why)
@@ -158,6 +159,11 @@ class SpotlightApp:
                 await self.quart(scope, receive, app_send)
         if errors:
             await self._escaped(errors, view.client or "?", raw_send, started)
+        elif not started and scope["type"] == "http":
+            # quart-trio ends a request without an answer when the client goes away first
+            # (closed, or half-closed: hypercorn takes an EOF as a disconnect): counted.
+            gone = ConnectionAbortedError("the client went away before the response")
+            self.service.connections.report("http", "closed", view.client or "?", [gone])
 
     async def _escaped(
         self, errors: list[BaseException], peer: str, send: Send, started: bool
@@ -207,6 +213,17 @@ _PREFLIGHT = [
     ("access-control-allow-headers", "content-type, authorization, last-event-id"),
     ("access-control-max-age", "600"),
 ]
+
+
+def _counted(send: Send, metrics: Metrics) -> Send:
+    """``send`` that counts each response by status (spotlight_http_responses_total)."""
+
+    async def counting(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            metrics.http_responses.labels(str(message["status"])).inc()
+        await send(message)
+
+    return counting
 
 
 def _with_headers(send: Send, extra: list[tuple[str, str]]) -> Send:

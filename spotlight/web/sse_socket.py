@@ -66,8 +66,10 @@ async def serve_sse_socket(
                 raise ApiError(denial.status, denial.error, denial.detail)
             req = parse_sse_request(service, head.method, head.query, head.header("last-event-id"))
         except ApiError as exc:
+            service.metrics.http_responses.labels(str(exc.status)).inc()
             await send_all(sock, error_response(exc, cors))
             return
+        service.metrics.http_responses.labels("200").inc()
         await refresh_prices(req.feed, req.symbols)
         sse = open_sse_stream(service, req, peer)
         response = stream_to_socket(sock, sse, _response_head(cors))

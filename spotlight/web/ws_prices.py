@@ -59,6 +59,7 @@ class PricesHandler:
         try:
             command = parse_command(raw, self.feed.symbols)
         except CommandError as exc:
+            self.stream.metrics.ws_command_errors.labels(exc.error).inc()
             self.stream.send_control("error", exc.to_json())
             return
         if isinstance(command, Ping):
@@ -105,6 +106,7 @@ def _handler(service: SpotlightService, feed: Feed, stream: Stream) -> Handler:
 
 
 def _on_flood(stream: Stream, handler: Handler, limit: int) -> None:
+    stream.metrics.ws_command_errors.labels("rate_limited").inc()
     stream.send_control(
         "error",
         {

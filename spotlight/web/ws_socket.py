@@ -174,8 +174,10 @@ async def _upgrade(
         status = hint.status_code if isinstance(hint, RejectConnection) else 400
         err = ApiError(status, "bad_websocket_request", f"{exc}; send a WebSocket upgrade")
         extra = [("sec-websocket-version", "13")] if status == 426 else []
+        service.metrics.http_responses.labels(str(status)).inc()
         await send_all(sock, error_response(err, extra))
         return None
+    service.metrics.http_responses.labels("101").inc()
     accept = handshake.send(AcceptConnection(extensions=[]))
     discard_parser(handshake.connection)  # ours is WSInbound's (clients/ws_inbound.py)
     peer = peer_address(sock)
