@@ -48,10 +48,15 @@ def _drain(server: Server) -> None:
 
 @contextmanager
 def spotlight_server(
-    data_dir: Path, *, port: int = 0, env: dict[str, str] | None = None
+    data_dir: Path,
+    *,
+    port: int = 0,
+    env: dict[str, str] | None = None,
+    fd_limit: int | None = None,
 ) -> Iterator[Server]:
     """``python -m spotlight serve`` on 127.0.0.1 (``port`` 0: any) with auth on, plus ``env``;
-    killed with its analytics worker if still up at the end."""
+    killed with its analytics worker if still up at the end. ``fd_limit``: the process's
+    limit on open files (``prlimit``), as a small VM or a default ulimit would have it."""
     full = {
         **os.environ,
         "HOST": "127.0.0.1",
@@ -65,8 +70,11 @@ def spotlight_server(
     for name in ("MASSIVE_API_KEY", "SPOTLIGHT_AUTH"):
         if name not in (env or {}):
             full.pop(name, None)  # never the developer's own key or auth setting
+    command = [sys.executable, "-m", "spotlight", "serve"]
+    if fd_limit is not None:
+        command = ["prlimit", f"--nofile={fd_limit}:{fd_limit}", *command]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "spotlight", "serve"],
+        command,
         cwd=ROOT,
         env=full,
         stdin=subprocess.DEVNULL,
