@@ -41,7 +41,7 @@ def install_auth_routes(app: Quart, service: SpotlightService) -> None:
     async def login() -> Response:
         if not access.enabled:
             return jsonify({"ok": True, "auth": "off"})
-        pin = await _pin_from_body()
+        pin = await _pin_from_body(service.settings.request_timeout_s)
         outcome = access.login_precheck(request.remote_addr)
         if outcome is None:
             # scrypt (~35 ms) in a worker thread, one at a time: never on the event loop.
@@ -79,9 +79,9 @@ def install_auth_routes(app: Quart, service: SpotlightService) -> None:
         return await app.send_static_file("index.html")
 
 
-async def _pin_from_body() -> str:
+async def _pin_from_body(timeout_s: float) -> str:
     """The PIN from a JSON body ``{"pin": "..."}`` or a form body ``pin=...``."""
-    raw = await read_body(MAX_LOGIN_BODY, "a login body")
+    raw = await read_body(MAX_LOGIN_BODY, "a login body", timeout_s)
     pin: object = None
     if request.mimetype == "application/x-www-form-urlencoded":
         try:

@@ -35,7 +35,12 @@ def install_replay_routes(app: Quart, service: SpotlightService) -> None:
 
     async def body() -> dict[str, Any]:
         # No body at all: every field has its default.
-        data = await json_object(MAX_BODY, "a replay request", '{"date": "2026-11-20"}')
+        data = await json_object(
+            MAX_BODY,
+            "a replay request",
+            '{"date": "2026-11-20"}',
+            service.settings.request_timeout_s,
+        )
         return {} if data is None else data
 
     @app.post("/api/replay/start")

@@ -105,6 +105,19 @@ async def test_a_first_request_head_must_arrive_within_request_timeout_s() -> No
         assert response == b"" and took < 3
 
 
+async def test_a_trickled_request_body_is_cut_at_request_timeout_s() -> None:
+    async with running_server(auth="pin", pin="2468", request_timeout_s=1.0) as srv:
+        stream = await _open(srv)
+        await stream.send_all(
+            b"POST /api/auth/pin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
+        response, took = await _read_until_eof(stream, 5)
+        assert _status(response) == 408
+        assert _body(response)["error"] == "request_timeout"  # type: ignore[index]
+        assert took < 3
+
+
 async def test_idle_connections_make_room_at_the_cap_and_health_still_answers() -> None:
     """At the cap, the oldest idle connection (nothing sent yet, or keep-alive between
     requests) is closed for a new one: a flood of idle connections cannot lock anyone out."""
