@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -13,6 +14,7 @@ from support import Frame, http, running_server, sse, wait_for
 from test_massive_source import AnchoredClock
 
 from spotlight.analytics.channels import CHANNELS
+from spotlight.domain.nytime import NY
 
 T = TypeVar("T")
 
@@ -119,3 +121,52 @@ async def test_health_and_snapshots_say_warming_until_the_channels_have_values()
             assert (await c.get("/health")).json()["analytics"] == {
                 "state": "ready", "warming": [], "waiting": []
             }  # fmt: skip
+
+
+# Monday 2026-12-07 17:00 New York, after the close: the day the suite was red because one
+# "day" of history was Sunday's and the prior session (Friday) was missing.
+MONDAY_AFTER_CLOSE = int(dt.datetime(2026, 12, 7, 17, 0, tzinfo=NY).timestamp() * 1000)
+FRIDAY = dt.date(2026, 12, 4)
+
+
+async def test_prior_day_levels_exist_on_a_monday_with_one_session_of_history() -> None:
+    clock = AnchoredClock(MONDAY_AFTER_CLOSE)
+    async with running_server(clock=clock, levels_s=1.0, sim_history_days=1) as srv:
+        async with http(srv.url) as c:
+            spx = (await c.get("/api/history?symbol=I:SPX&limit=5000")).json()["bars"]
+            days = {dt.datetime.fromtimestamp(b["t"] / 1000, NY).date() for b in spx}
+            assert FRIDAY in days  # one session back from a Monday is Friday
+            friday = [
+                b for b in spx if dt.datetime.fromtimestamp(b["t"] / 1000, NY).date() == FRIDAY
+            ]
+            async with sse(c, "/realtime/sse?channels=levels:update") as s:
+                with trio.fail_after(20):
+                    frame = await s.until(
+                        lambda f: (
+                            f.event == "levels:update"
+                            or (
+                                f.event == "snapshot"
+                                and not warming(f.json()["channels"]["levels:update"])
+                            )
+                        )
+                    )
+    payload = (
+        frame.json()
+        if frame.event == "levels:update"
+        else frame.json()["channels"]["levels:update"]
+    )
+    named = {lv["name"]: lv["price"] for lv in payload["levels"]}
+    # PDH/PDL/PDC are Friday's regular session (09:30-16:00), whatever Sunday printed.
+    session = [
+        b
+        for b in friday
+        if (9, 30)
+        <= (
+            dt.datetime.fromtimestamp(b["t"] / 1000, NY).hour,
+            dt.datetime.fromtimestamp(b["t"] / 1000, NY).minute,
+        )
+        < (16, 0)
+    ]
+    assert named["PDH"] == round(max(b["h"] for b in session), 2)
+    assert named["PDL"] == round(min(b["l"] for b in session), 2)
+    assert named["PDC"] == round(session[-1]["c"], 2)
