@@ -14,7 +14,8 @@ above it (tests/test_layering.py fails on an upward import):
     recording/   the journal of live inputs that replays read
     protocol/    wire rules over hub events: resume, SSE framing, topics, close reasons
     market/      sources: the simulator (tape, option book), Massive (client, pollers)
-    metrics.py   every Prometheus metric; testing/ the shipped fakes: Massive, a voice provider
+    metrics.py   every Prometheus metric; testing/ the shipped fakes (Massive, a voice
+                 provider) and the virtual clock the tests run the whole server on
     engine/      pipeline, market supervisor, analytics actor and worker, feeds; with Redis
                  the leader lease (one market per deployment) and a follower's mirror
     replay/      replay actors: their own engine, fed from recordings or rebuilt days

@@ -57,13 +57,16 @@ class Settings:
     # Ticks are published in bursts on this grid: batching is what makes fan-out cheap
     # (one write per client per burst), and 100 ms is below what a chart can show.
     sim_burst_ms: int = 100
+    # Trading sessions of simulated history, not 24-hour days: 1 on a Monday reaches Friday,
+    # the session a trader's prior-day levels come from (simulator.history_start_ms).
     sim_history_days: int = 5
     # When the simulated index (and its options) trades: "exchange" keeps NYSE regular hours
     # (stocks and ETFs print around the clock), "always" runs the index around the clock too
     # (a demo at night, test servers that must see a moving index at any hour).
     sim_hours: str = "exchange"
-    # 1-minute bars kept per symbol: 7 days covers the simulator's history plus a week of
-    # live data, about 1 MB per symbol.
+    # 1-minute bars kept per symbol: 7 days, about 1 MB per symbol. Five sessions of simulator
+    # history can span more (a Monday's reach back to last Monday, a holiday week): the oldest
+    # around-the-clock minutes then fall out first; the recent sessions are always kept.
     bar_buffer_minutes: int = 7 * 1440
 
     # Hub history for resume: bounded by count, by memory and by age, whichever bites first.

@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 import trio
 
 from spotlight.analytics.channels import CHANNELS
@@ -75,8 +76,12 @@ class SpotlightService:
         clock: WallClock | None = None,
         restart_policy: RestartPolicy | None = None,
         executor_factory: Callable[[], Executor] = analytics_pool,
+        massive_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
+        # How the Massive client reaches Massive: None is the network; tests pass the shipped
+        # fake as an ``httpx.MockTransport`` (spotlight/testing/fake_massive.py).
+        self.massive_transport = massive_transport
         # Runs the heavy analytics (a worker process; tests may pass an in-process executor).
         self.executor_factory = executor_factory
         # How the market supervisor and its children restart before escalating (tests shrink it).
@@ -279,6 +284,7 @@ class SpotlightService:
             client = MassiveClient(
                 s.massive_api_key,
                 base_url=s.massive_base_url,
+                transport=self.massive_transport,
                 budget=RequestBudget.for_plan(s.massive_plan),
                 max_retries=s.massive_max_retries,
                 timeout_s=s.massive_timeout_s,

@@ -1,13 +1,24 @@
-"""Test support: an SSE frame parser, a streaming SSE reader over httpx, a real server.
+"""Test support: an SSE frame parser, a streaming SSE reader over httpx, the server in-process.
 
-Integration tests run the real server (hypercorn on a real 127.0.0.1 socket, port 0) through
-``spotlight.server.serve`` (the same function ``python -m spotlight serve`` uses) and talk
-to it with real HTTP clients. Time ceilings use Trio's clock (``fail_after``); nothing sleeps
-hoping for an outcome: tests wait for the event they need, bounded.
+Integration tests run the real server (the router, hypercorn, the service, both stream
+transports, on a 127.0.0.1 socket, port 0) through ``spotlight.server.serve`` (the same
+function ``python -m spotlight serve`` uses) and talk to it with real HTTP clients.
+
+``virtual_server`` is the default: the same server on virtual time (``mock_clock`` jumped by
+``spotlight.testing.virtual_time.autojump``), with its wall clock at a stated New York date
+and hour (``TrioWallClock``: it advances with Trio's clock, so bars, sessions and the
+calendar follow virtual time too), the analytics in-process and, for the Massive source, the
+shipped fake as request handlers behind ``httpx.MockTransport``. A minute boundary, a stall
+grace or a replay at 1x costs no real time, and the outcome does not depend on the date the
+suite runs or on how busy the machine is. ``running_server`` (real time, the host's clock)
+is kept for the few tests about real time itself. Time ceilings use Trio's clock
+(``fail_after``); nothing sleeps hoping for an outcome: tests wait for the event they need,
+bounded.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -19,12 +30,16 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 import trio
+from trio.testing import MockClock
 
 from spotlight.config import Settings
+from spotlight.domain.nytime import NY
 from spotlight.hub import Hub
-from spotlight.runtime.clock import WallClock
+from spotlight.runtime.clock import TrioWallClock, WallClock
 from spotlight.server import serve
 from spotlight.service import SpotlightService
+from spotlight.testing.fake_massive import FakeMassive, create_fake_massive
+from spotlight.testing.virtual_time import autojump
 
 T = TypeVar("T")
 
@@ -167,16 +182,17 @@ async def running_server(
     *,
     clock: WallClock | None = None,
     executor_factory: Callable[[], Executor] | None = None,
+    massive_transport: httpx.AsyncBaseTransport | None = None,
     **overrides: Any,
 ) -> AsyncIterator[RunningServer]:
     """The real server on 127.0.0.1:0 until the block ends, then a graceful shutdown.
 
     ``executor_factory`` replaces the analytics worker process (e.g. a thread pool)."""
     settings = replace(FAST, **overrides)
-    if executor_factory is None:
-        service = SpotlightService(settings, clock=clock)
-    else:
-        service = SpotlightService(settings, clock=clock, executor_factory=executor_factory)
+    extra: dict[str, Any] = {}
+    if executor_factory is not None:
+        extra["executor_factory"] = executor_factory
+    service = SpotlightService(settings, clock=clock, massive_transport=massive_transport, **extra)
     stop = trio.Event()
     async with trio.open_nursery() as nursery:
         url = await nursery.start(
@@ -186,8 +202,81 @@ async def running_server(
         stop.set()
 
 
+def ny_ms(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> int:
+    """Unix ms of a New York wall time (the stated dates tests run on)."""
+    return int(dt.datetime(year, month, day, hour, minute, second, tzinfo=NY).timestamp() * 1000)
+
+
+# The stated dates and hours the virtual-time tests run on (New York time). The default is an
+# ordinary session in progress: a Wednesday, 11:00, with 0DTE options listed.
+WEDNESDAY_11 = ny_ms(2025, 12, 17, 11, 0)
+SATURDAY_11 = ny_ms(2025, 12, 20, 11, 0)
+MONDAY_AFTER_CLOSE = ny_ms(2026, 12, 7, 17, 0)
+
+# Where the Massive client is pointed when the fake serves it through a MockTransport: the
+# discard port on loopback, so a test that forgot the transport fails at once and locally.
+FAKE_MASSIVE_URL = "http://127.0.0.1:9"
+MASSIVE_KEY = "test-key"
+
+
+@asynccontextmanager
+async def virtual_server(
+    clock: MockClock,
+    *,
+    at: int = WEDNESDAY_11,
+    massive: FakeMassive | bool = False,
+    executor_factory: Callable[[], Executor] | None = None,
+    **overrides: Any,
+) -> AsyncIterator[VirtualServer]:
+    """The real server on virtual time (``clock``: the test's ``mock_clock``), its wall
+    clock starting at ``at`` (Unix ms, e.g. ``ny_ms(...)``), the analytics in-process.
+
+    ``massive``: True for the Massive source served by a fresh fake (``seed=11``, on the same
+    wall clock), or a ``FakeMassive`` built by the test; it is served through
+    ``httpx.MockTransport`` (no socket) and returned as ``.fake``.
+    """
+    wall = TrioWallClock(at)
+    fake: FakeMassive | None = None
+    if massive is True:
+        fake = create_fake_massive(api_key=MASSIVE_KEY, seed=11, clock=wall.now_ms)
+    elif isinstance(massive, FakeMassive):
+        fake = massive
+    if fake is not None:
+        overrides = {
+            "massive_api_key": MASSIVE_KEY,
+            "massive_base_url": FAKE_MASSIVE_URL,
+            **overrides,
+        }
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(autojump, clock)
+        async with running_server(
+            clock=wall,
+            executor_factory=executor_factory or InlineExecutor,
+            massive_transport=None if fake is None else httpx.MockTransport(fake.handle),
+            **overrides,
+        ) as srv:
+            yield VirtualServer(srv.url, srv.service, srv.stop, wall, fake)
+        nursery.cancel_scope.cancel()
+
+
+@dataclass
+class VirtualServer(RunningServer):
+    wall: TrioWallClock
+    fake: FakeMassive | None
+
+    @property
+    def massive(self) -> FakeMassive:
+        assert self.fake is not None, "start virtual_server(..., massive=True)"
+        return self.fake
+
+
+# One TLS context for every test client: each new httpx client would otherwise load the CA
+# bundle again (~80 ms of CPU), for servers that are all plain http on 127.0.0.1.
+TLS = httpx.create_ssl_context()
+
+
 def http(base: str) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10.0))
+    return httpx.AsyncClient(base_url=base, timeout=httpx.Timeout(10.0), verify=TLS)
 
 
 async def wait_for(predicate: Any, timeout: float = 10.0, poll: float = 0.01) -> None:  # noqa: ASYNC109

@@ -35,7 +35,8 @@ class SimulatorConfig:
     trades_per_second: float = 2.0
     # Average quotes per trade for non-index symbols (0 disables quotes).
     quotes_per_trade: float = 1.0
-    # Days of past 1-minute bars that history() returns.
+    # Trading sessions of past 1-minute bars that history() returns, counted back from the
+    # start's New York date (simulator.history_start_ms): 1 on a Monday reaches Friday.
     history_days: int = 5
     # When indices print (docs/architecture.md, "The simulated market").
     hours: MarketHours = "exchange"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from hashlib import blake2b
 
 from spotlight.domain.calendar import (
@@ -186,10 +187,16 @@ def _block(seed: int, today: date, ticker: str) -> Block | None:
     return Block(0.03 + 0.94 * u[1], 250 + int(u[2] * 1750), 219 if u[3] < 0.4 else 227, u[4] < 0.6)
 
 
+@lru_cache(maxsize=8)
 def day_listing(u: Underlying, today: date, ref: float, seed: int) -> list[Contract]:
     """Every contract of ``u`` listed on ``today`` around ``ref`` (the last close), sorted by
     ticker: expiries, a strike ladder, and open interest peaked at the money, heavier on
-    round strikes, out-of-the-money puts and monthlies, seeded per contract and day."""
+    round strikes, out-of-the-money puts and monthlies, seeded per contract and day.
+
+    Shared, not copied: the result is cached (a pure function of its arguments, ~0.4 s for
+    an SPX day) because every option book of one process builds the same days: the
+    simulated source's, the analytics worker's, the fake Massive's, and each test server's.
+    Callers must not modify the list or its contracts."""
     contracts: list[Contract] = []
     for root, exp_d, exp_ms, monthly in _expiries(u, today):
         days = max((exp_d - today).days, 0)

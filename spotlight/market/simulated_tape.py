@@ -5,7 +5,8 @@ Prices and bars come from :class:`~spotlight.market.simulator.MarketSimulator`, 
 a function of the seed and the date alone, so whatever reads a tape (the simulated option
 book's spot, the shipped fake Massive's aggregates, last trades and index values) agrees with
 every other reader of the same seed, whenever each of them started. Rows are served for the
-``history_days`` before the tape's start up to ``sync(now)``, the minute in progress holding
+``history_days`` trading sessions before the tape's start (counted as the simulator's
+history counts them) up to ``sync(now)``, the minute in progress holding
 the prints so far. ``I:VIX`` is a pure function of ``I:SPX`` (a seeded base level, rising as
 SPX falls).
 """
@@ -19,7 +20,7 @@ from random import Random
 from spotlight.domain.bars import Bar
 from spotlight.domain.ticks import Quote, Trade
 from spotlight.market.sim_config import MarketHours
-from spotlight.market.simulator import MarketSimulator, SimulatorConfig
+from spotlight.market.simulator import MarketSimulator, SimulatorConfig, history_start_ms
 
 __all__ = ["TAPE_SYMBOLS", "LastTrade", "MarketData", "Row"]
 
@@ -74,7 +75,7 @@ class MarketData:
             ),
             start_ms,
         )
-        self._floor = start_ms - start_ms % MINUTE_MS - history_days * _DAY_MS
+        self._floor = history_start_ms(start_ms, history_days)
         self._seq = 0
         self._trade: dict[str, LastTrade] = {}
         for sym in TAPE_SYMBOLS:

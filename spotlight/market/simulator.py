@@ -31,6 +31,7 @@ import math
 from datetime import date, timedelta
 
 from spotlight.domain.bars import Bar
+from spotlight.domain.calendar import previous_trading_day
 from spotlight.domain.nytime import ny_date
 from spotlight.domain.ticks import Quote, Trade
 from spotlight.market.sim_config import DEFAULT_SYMBOLS, SimulatorConfig
@@ -45,7 +46,7 @@ from spotlight.market.sim_paths import (
     minute_profiles,
 )
 
-__all__ = ["DEFAULT_SYMBOLS", "MarketSimulator", "SimulatorConfig"]
+__all__ = ["DEFAULT_SYMBOLS", "MarketSimulator", "SimulatorConfig", "history_start_ms"]
 
 _DAY_MS = 86_400_000
 # How far back the last print before start is looked for: the longest NYSE closure (a
@@ -53,6 +54,24 @@ _DAY_MS = 86_400_000
 _LOOKBACK_DAYS = 10
 # Per-symbol day bars kept: history days plus today, bounded for a long-running demo.
 _BAR_DAYS = 12
+
+
+def history_start_ms(start_ms: int, sessions: int) -> int:
+    """Where ``sessions`` trading sessions of history begin for a start at ``start_ms``:
+    New York midnight of the ``sessions``-th NYSE trading day before the start's New York
+    date (the start minute itself when ``sessions`` is 0).
+
+    Sessions, not 24-hour days: a trader's "prior day" is the previous session, so one
+    session of history started on a Monday reaches back to Friday (and past a holiday), and
+    prior-day levels exist whatever the weekday. Every calendar day in between is included
+    too (stocks print around the clock, and under ``always`` the index does).
+    """
+    if sessions == 0:
+        return start_ms - start_ms % MINUTE_MS
+    d = ny_date(start_ms)
+    for _ in range(sessions):
+        d = previous_trading_day(d)
+    return day_start_ms(d)
 
 
 class _Live:
@@ -199,12 +218,13 @@ class MarketSimulator:
         )  # fmt: skip
 
     def history(self) -> dict[str, list[Bar]]:
-        """Past 1-minute bars for every symbol, oldest first: every traded minute of the
-        ``history_days`` days before ``start_ms``, the last one holding only the prints
+        """Past 1-minute bars for every symbol, oldest first: every traded minute from the
+        start of the ``history_days`` trading sessions before ``start_ms``'s New York date
+        (:func:`history_start_ms`) up to ``start_ms``, the last one holding only the prints
         before ``start_ms``. Deterministic and independent of :meth:`advance`."""
-        lo = self._start_ms - self._start_ms % MINUTE_MS - self._config.history_days * _DAY_MS
         if self._config.history_days == 0:
             return {m.symbol: [] for m in self._models}
+        lo = history_start_ms(self._start_ms, self._config.history_days)
         end = self._start_ms - 1
         return {m.symbol: self.bars(m.symbol, lo, end, end) for m in self._models}
 

@@ -27,7 +27,8 @@ import trio
 
 from spotlight.config import Settings
 from spotlight.domain.bars import Bar
-from spotlight.domain.calendar import holidays, is_trading_day
+from spotlight.domain.calendar import holidays, is_trading_day, previous_trading_day
+from spotlight.domain.nytime import ny_midnight_ms
 from spotlight.domain.ticks import SourceStatus
 from spotlight.engine.feed import Feed, FeedNotFound
 from spotlight.engine.pipeline import Pipeline
@@ -54,7 +55,9 @@ __all__ = ["ReplayError", "ReplayManager"]
 log = logging.getLogger(__name__)
 
 RECENT = 20  # final states of ended replays kept for GET /api/replay/<id>
-HISTORY_DAYS_BEFORE = 2  # days of bars loaded before a rebuilt (not recorded) replay
+# Trading sessions of bars loaded before a rebuilt (not recorded) replay, from midnight of
+# the earliest: the prior day's levels are there for a Monday or the day after a holiday too.
+HISTORY_SESSIONS_BEFORE = 2
 MASSIVE_DATES = 10  # recent sessions offered for Massive replays
 
 
@@ -211,7 +214,7 @@ class ReplayManager:
         return SourceStatus(origin, "replay", reason, (), plan.from_ms)
 
     def _live_bars(self, plan: ReplayPlan) -> dict[str, list[Bar]]:
-        start = plan.from_ms - HISTORY_DAYS_BEFORE * 86_400_000
+        start = ny_midnight_ms(_sessions_before(exchange_date(plan.from_ms)))
         limit = (plan.to_ms - start) // 60_000 + 1
         out: dict[str, list[Bar]] = {}
         for s in plan.symbols:
@@ -229,12 +232,14 @@ class ReplayManager:
         raise ReplayError(404, "replay_not_found", f"no replay {rid!r} of yours")
 
     def default_date(self) -> str:
-        """What a start without a date replays: the newest session that has opened (today
-        after 09:30, else the day before with data), or the newest date there is."""
+        """What a start without a date replays: the newest NYSE session that has opened
+        (today after 09:30, else the last trading day with data: Friday on a weekend or a
+        Monday morning, the day before a holiday), or the newest date there is."""
         dates = [str(d["date"]) for d in self.dates()]
         now_ms = self.clock.now_ms()
         for date in dates:
-            if session_open_ms(dt.date.fromisoformat(date)) < now_ms:
+            day = dt.date.fromisoformat(date)
+            if is_trading_day(day) and session_open_ms(day) < now_ms:
                 return date
         if dates:
             return dates[0]
@@ -341,6 +346,13 @@ class ReplayManager:
         }
 
 
+def _sessions_before(day: dt.date) -> dt.date:
+    """The ``HISTORY_SESSIONS_BEFORE``-th trading day before ``day``."""
+    for _ in range(HISTORY_SESSIONS_BEFORE):
+        day = previous_trading_day(day)
+    return day
+
+
 def _dates(plan: ReplayPlan) -> list[dt.date]:
     first, last = exchange_date(plan.from_ms), exchange_date(plan.to_ms - 1)
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
@@ -357,7 +369,7 @@ class _MassiveItems:
 
     def __iter__(self) -> Iterator[list[Item]]:
         plan = self.plan
-        start = exchange_date(plan.from_ms - HISTORY_DAYS_BEFORE * 86_400_000)
+        start = _sessions_before(exchange_date(plan.from_ms))
         try:
             bars = trio.from_thread.run(
                 self.source.minute_bars, plan.symbols, start, exchange_date(plan.to_ms - 1)

@@ -10,6 +10,9 @@ the close of the last 1-minute ``I:SPX`` aggregate and the chain's ``underlying_
     fake.faults.add("options_chain", "rate_limit", times=2, retry_after=1)
     await nursery.start(hypercorn.trio.serve, fake.app, config)
 
+Without a socket (tests on virtual time): ``httpx.MockTransport(fake.handle)`` serves the same
+endpoints, faults and replies to an httpx client (``MassiveClient(..., transport=...)``).
+
 Faults (``FaultPlan.add(endpoint, kind, *, times=1, **params)``), per endpoint name or
 ``"*"``; ``times=None`` lasts until ``clear()``. Each request consumes every matching
 ``latency`` fault (the delays add up) and then the first other matching fault, in the order
@@ -63,12 +66,14 @@ from random import Random
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode
 
+import httpx
 import orjson
 import trio
 from hypercorn.config import Config
 from hypercorn.trio import serve
 from quart import Response, request
 from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException
 
 from spotlight.domain.nytime import ny_date, ny_midnight_ms
 from spotlight.market.massive.endpoints import ENDPOINTS
@@ -300,6 +305,9 @@ class FakeMassive:
         self._rid = Random(f"fake-massive:{seed}:request-id")
         self.app = QuartTrio(__name__)
         self.app.config["RESPONSE_TIMEOUT"] = None
+        self._builders: dict[str, Builder] = {}  # {endpoint: builder}, for ``handle``
+        # {(path, filters, sort, day, alive): (sorted contracts, their keys)}: see _sorted
+        self._sorted_memo: dict[tuple[Any, ...], tuple[list[Contract], list[tuple[Any, ...]]]] = {}
         self._routes()
         if control:
             self._control_routes()
@@ -332,26 +340,62 @@ class FakeMassive:
         async def view(**kwargs: str) -> Response:
             return await self._serve(endpoint, builder, kwargs)
 
+        self._builders[endpoint] = builder
         self.app.add_url_rule(rule, endpoint, view, methods=["GET"])
 
     def _new_request_id(self) -> str:
         return f"{self._rid.getrandbits(128):032x}"
 
     async def _serve(self, endpoint: str, builder: Builder, args: dict[str, str]) -> Response:
-        self.counts[endpoint] += 1
         query = request.args.to_dict()
+        base_url = request.host_url.rstrip("/")
+        auth = request.headers.get("Authorization")
+        reply = await self._reply(endpoint, builder, args, query, request.path, base_url, auth)
+        return reply.response()
+
+    async def handle(self, req: httpx.Request) -> httpx.Response:
+        """The fake as a pure request handler, for ``httpx.MockTransport(fake.handle)``: the
+        same routes, faults (latency sleeps on Trio's clock) and replies as over HTTP, with
+        no socket. The control API is not served here: use ``faults`` and ``counts``."""
+        try:
+            endpoint, args = self.app.url_map.bind(req.url.host).match(req.url.path, req.method)
+        except HTTPException as exc:
+            return httpx.Response(exc.code or 404, json={"status": "NOT_FOUND"})
+        builder = self._builders.get(endpoint)
+        if builder is None:
+            return httpx.Response(404, json={"status": "NOT_FOUND"})
+        query = dict(req.url.params)
+        base_url = f"{req.url.scheme}://{req.url.netloc.decode('ascii')}"
+        auth = req.headers.get("Authorization")
+        path = req.url.path
+        reply = await self._reply(endpoint, builder, dict(args), query, path, base_url, auth)
+        data = reply.body if isinstance(reply.body, bytes) else orjson.dumps(reply.body)
+        headers = {"content-type": reply.content_type, **reply.headers}
+        return httpx.Response(reply.status, content=data, headers=headers)
+
+    async def _reply(
+        self,
+        endpoint: str,
+        builder: Builder,
+        args: dict[str, str],
+        query: dict[str, str],
+        path: str,
+        base_url: str,
+        authorization: str | None,
+    ) -> _Reply:
+        self.counts[endpoint] += 1
         rid = self._new_request_id()
-        auth = self._auth_error(request.headers.get("Authorization"), query.get("apiKey"))
+        auth = self._auth_error(authorization, query.get("apiKey"))
         if auth is not None:
             reply = _Reply(401, {"status": "ERROR", "request_id": rid, "error": auth})
         else:
             delay, fault = self.faults.take(endpoint)
             if delay > 0:
                 await trio.sleep(delay)
-            ctx = _Ctx(args, query, request.path, request.host_url.rstrip("/"), 0, rid)
+            ctx = _Ctx(args, query, path, base_url, 0, rid)
             reply = self._answer(builder, ctx, fault)
-        self.requests.append(RequestLog(endpoint, request.path, query, reply.status))
-        return reply.response()
+        self.requests.append(RequestLog(endpoint, path, query, reply.status))
+        return reply
 
     def _auth_error(self, header: str | None, query_key: str | None) -> str | None:
         if header is not None:
@@ -540,9 +584,7 @@ class FakeMassive:
         desc = _order(q)
         limit = _limit(q, 10, max_limit)
         after = _ticker_key(sort, q["ap"]) if "ap" in q else None
-        if sort != "ticker":
-            contracts = sorted(contracts, key=lambda c: _contract_key(sort, c))
-        keys = [_contract_key(sort, c) for c in contracts]
+        contracts, keys = self._sorted(contracts, q, sort, path, ctx.now_ms)
         picked, more = _page(keys, after, desc, limit)
         page = [contracts[i] for i in picked]
         cursor = {k: v for k, v in q.items() if k != "ap"}
@@ -554,6 +596,30 @@ class FakeMassive:
             cursor["ap"] = page[-1].ticker
             return page, _next_url(ctx, path, cursor)
         return page, None
+
+    def _sorted(
+        self, contracts: list[Contract], q: dict[str, str], sort: str, path: str, now_ms: int
+    ) -> tuple[list[Contract], list[tuple[Any, ...]]]:
+        """``contracts`` filtered by ``q``, in ``sort`` order, with their keys: computed once
+        per walk (every page of a chain asks again with the same filters).
+
+        Memo key: the filters, the sort, the New York day and how many contracts are alive.
+        Within a day contracts only expire, so the alive sets are nested and equal sizes
+        mean equal sets."""
+        filters = tuple(sorted((k, v) for k, v in q.items() if k not in ("ap", "limit")))
+        key = (path, filters, sort, ny_date(now_ms), len(contracts))
+        got = self._sorted_memo.get(key)
+        if got is None:
+            if len(self._sorted_memo) >= 16:
+                self._sorted_memo.clear()
+            contracts = self._filtered(contracts, q)
+            if sort != "ticker":
+                contracts = sorted(contracts, key=lambda c: _contract_key(sort, c))
+            got = self._sorted_memo[key] = (
+                contracts,
+                [_contract_key(sort, c) for c in contracts],
+            )
+        return got
 
     def _filtered(self, contracts: list[Contract], q: dict[str, str]) -> list[Contract]:
         ctype = q.get("contract_type")
@@ -572,7 +638,6 @@ class FakeMassive:
             contracts: list[Contract] = []  # the fake lists no expired contracts
         else:
             contracts = self.options.reference_listing(q.get("underlying_ticker"), ctx.now_ms)
-        contracts = self._filtered(contracts, q)
         page, next_url = self._contract_page(
             ctx,
             contracts,
@@ -589,7 +654,7 @@ class FakeMassive:
     def _chain(self, ctx: _Ctx) -> _Reply:
         underlying = ctx.args["underlying"]
         q = _effective_query(ctx.query)
-        contracts = self._filtered(self.options.listing(underlying, ctx.now_ms), q)
+        contracts = self.options.listing(underlying, ctx.now_ms)
         page, next_url = self._contract_page(
             ctx,
             contracts,

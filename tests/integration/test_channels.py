@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -9,10 +10,11 @@ from functools import partial
 from typing import Any, TypeVar
 
 import trio
-from support import Frame, http, running_server, sse, wait_for
-from test_massive_source import AnchoredClock
+from support import MONDAY_AFTER_CLOSE, Frame, http, sse, virtual_server, wait_for
+from trio.testing import MockClock
 
 from spotlight.analytics.channels import CHANNELS
+from spotlight.domain.nytime import NY
 
 T = TypeVar("T")
 
@@ -22,9 +24,9 @@ def warming(payload: Any) -> bool:
     return payload is None or payload.get("state") in ("warming", "waiting")
 
 
-async def test_one_subscription_captures_all_nine_channels() -> None:
-    clock = AnchoredClock()  # a Wednesday 11:00 ET: 0DTE options exist
-    async with running_server(clock=clock, gex_s=1.0, levels_s=1.0, sim_history_days=2) as srv:
+async def test_one_subscription_captures_all_nine_channels(mock_clock: MockClock) -> None:
+    # A Wednesday 11:00 ET (virtual_server's default): 0DTE options exist.
+    async with virtual_server(mock_clock, gex_s=1.0, levels_s=1.0, sim_history_days=2) as srv:
         async with http(srv.url) as c:
             url = "/realtime/sse?channels=" + ",".join(CHANNELS)
             seen: dict[str, object] = {}
@@ -68,8 +70,8 @@ async def test_one_subscription_captures_all_nine_channels() -> None:
     assert seqs == sorted(set(seqs))
 
 
-async def test_unknown_channels_are_refused() -> None:
-    async with running_server() as srv, http(srv.url) as c:
+async def test_unknown_channels_are_refused(mock_clock: MockClock) -> None:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         r = await c.get("/realtime/sse?channels=gex:SPX,nope")
         assert r.status_code == 400 and r.json()["error"] == "unknown_channel"
         assert "gex:SPX" in r.json()["detail"]
@@ -91,13 +93,12 @@ class GatedExecutor(ThreadPoolExecutor):
         return super().submit(gated)
 
 
-async def test_health_and_snapshots_say_warming_until_the_channels_have_values() -> None:
+async def test_health_and_snapshots_say_warming_until_the_channels_have_values(
+    mock_clock: MockClock,
+) -> None:
     gate = threading.Event()
-    clock = AnchoredClock()
     factory = partial(GatedExecutor, gate)
-    async with running_server(
-        clock=clock, executor_factory=factory, gex_s=1.0, levels_s=1.0
-    ) as srv:
+    async with virtual_server(mock_clock, executor_factory=factory, gex_s=1.0, levels_s=1.0) as srv:
         async with http(srv.url) as c:
             health = await c.get("/health")
             assert health.status_code == 200  # streams are served...
@@ -119,3 +120,53 @@ async def test_health_and_snapshots_say_warming_until_the_channels_have_values()
             assert (await c.get("/health")).json()["analytics"] == {
                 "state": "ready", "warming": [], "waiting": []
             }  # fmt: skip
+
+
+# Monday 2026-12-07 17:00 New York, after the close: the day the suite was red because one
+# "day" of history was Sunday's and the prior session (Friday) was missing.
+FRIDAY = dt.date(2026, 12, 4)
+
+
+async def test_prior_day_levels_exist_on_a_monday_with_one_session_of_history(
+    mock_clock: MockClock,
+) -> None:
+    at = MONDAY_AFTER_CLOSE
+    async with virtual_server(mock_clock, at=at, levels_s=1.0, sim_history_days=1) as srv:
+        async with http(srv.url) as c:
+            spx = (await c.get("/api/history?symbol=I:SPX&limit=5000")).json()["bars"]
+            days = {dt.datetime.fromtimestamp(b["t"] / 1000, NY).date() for b in spx}
+            assert FRIDAY in days  # one session back from a Monday is Friday
+            friday = [
+                b for b in spx if dt.datetime.fromtimestamp(b["t"] / 1000, NY).date() == FRIDAY
+            ]
+            async with sse(c, "/realtime/sse?channels=levels:update") as s:
+                with trio.fail_after(20):
+                    frame = await s.until(
+                        lambda f: (
+                            f.event == "levels:update"
+                            or (
+                                f.event == "snapshot"
+                                and not warming(f.json()["channels"]["levels:update"])
+                            )
+                        )
+                    )
+    payload = (
+        frame.json()
+        if frame.event == "levels:update"
+        else frame.json()["channels"]["levels:update"]
+    )
+    named = {lv["name"]: lv["price"] for lv in payload["levels"]}
+    # PDH/PDL/PDC are Friday's regular session (09:30-16:00), whatever Sunday printed.
+    session = [
+        b
+        for b in friday
+        if (9, 30)
+        <= (
+            dt.datetime.fromtimestamp(b["t"] / 1000, NY).hour,
+            dt.datetime.fromtimestamp(b["t"] / 1000, NY).minute,
+        )
+        < (16, 0)
+    ]
+    assert named["PDH"] == round(max(b["h"] for b in session), 2)
+    assert named["PDL"] == round(min(b["l"] for b in session), 2)
+    assert named["PDC"] == round(session[-1]["c"], 2)

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from quart_trio import QuartTrio
-from support import http, running_server
+from support import http, virtual_server
+from trio.testing import MockClock
 
 from spotlight.web.client_assets import (
     REPO_ROOT,
@@ -22,12 +23,13 @@ LIB = "/static/vendor/lightweight-charts.mjs"
 
 
 async def test_page_and_chart_library_are_public_and_data_stays_behind_login(
+    mock_clock: MockClock,
     tmp_path: Path,
 ) -> None:
     if find_node_modules() is None:
         pytest.fail("node_modules is missing: run `bash .ci/setup` (npm ci)")
     async with (
-        running_server(auth="pin", pin=PIN, data_dir=str(tmp_path)) as srv,
+        virtual_server(mock_clock, auth="pin", pin=PIN, data_dir=str(tmp_path)) as srv,
         http(srv.url) as c,
     ):
         page = await c.get("/")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from support import http, running_server, sse
+from support import http, sse, virtual_server
+from trio.testing import MockClock
 
 from spotlight.domain.bars import Bar, rollup
 
@@ -25,8 +26,8 @@ BAD_REQUESTS = [
 ]
 
 
-async def test_bad_input_gets_400_json_and_the_server_stays_up() -> None:
-    async with running_server() as srv, http(srv.url) as c:
+async def test_bad_input_gets_400_json_and_the_server_stays_up(mock_clock: MockClock) -> None:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         for path, code in BAD_REQUESTS:
             r = await c.get(path)
             assert r.status_code == 400, (path, r.text)
@@ -49,8 +50,10 @@ def _bars(body: dict[str, object]) -> list[Bar]:
 
 
 @pytest.mark.parametrize("tf", ["5m", "15m", "30m", "1h", "1d"])
-async def test_history_rollups_equal_aggregation_of_served_minute_bars(tf: str) -> None:
-    async with running_server() as srv, http(srv.url) as c:
+async def test_history_rollups_equal_aggregation_of_served_minute_bars(
+    mock_clock: MockClock, tf: str
+) -> None:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         minutes = _bars((await c.get("/api/history?symbol=SPY&timeframe=1m&limit=5000")).json())
         rolled = _bars((await c.get(f"/api/history?symbol=SPY&timeframe={tf}&limit=5000")).json())
     assert len(minutes) > 1000
@@ -64,8 +67,8 @@ async def test_history_rollups_equal_aggregation_of_served_minute_bars(tf: str) 
     assert [b.start_ms for b in rolled] == sorted(b.start_ms for b in rolled)
 
 
-async def test_history_paging_with_before() -> None:
-    async with running_server() as srv, http(srv.url) as c:
+async def test_history_paging_with_before(mock_clock: MockClock) -> None:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         page1 = (await c.get("/api/history?symbol=QQQ&timeframe=5m&limit=50")).json()
         assert len(page1["bars"]) == 50 and page1["nextBefore"] == page1["bars"][0]["t"]
         page2 = (
@@ -80,8 +83,8 @@ async def test_history_paging_with_before() -> None:
         assert all(b["v"] == 0.0 for b in spx["bars"])
 
 
-async def test_health_metrics_and_diag() -> None:
-    async with running_server() as srv, http(srv.url) as c:
+async def test_health_metrics_and_diag(mock_clock: MockClock) -> None:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         h = (await c.get("/health")).json()
         assert h["live"] and h["ready"] and h["epoch"]["id"] == srv.service.epoch.id
         async with sse(c, "/realtime/sse?symbols=SPY") as s:

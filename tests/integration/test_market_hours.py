@@ -1,23 +1,24 @@
 """The simulator keeps market hours (the default, ``SPOTLIGHT_SIM_HOURS=exchange``), checked
-at a faked weekend time: the real server, real sockets, the clock anchored on a Saturday."""
+on a stated Saturday: the real server on virtual time, its wall clock on 2025-12-20."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import trio
-from support import http, running_server, sse
-from test_massive_source import AnchoredClock
+from support import SATURDAY_11, http, sse, virtual_server
+from trio.testing import MockClock
 
 from spotlight.domain.nytime import NY
 
-SATURDAY = int(dt.datetime(2025, 12, 20, 11, 0, tzinfo=NY).timestamp() * 1000)
 FRIDAY_1559 = int(dt.datetime(2025, 12, 19, 15, 59, tzinfo=NY).timestamp() * 1000)
 
 
-async def test_on_a_saturday_the_index_rests_at_fridays_close_and_stocks_stream() -> None:
-    clock = AnchoredClock(SATURDAY)
-    async with running_server(clock=clock, sim_hours="exchange", sim_history_days=2) as srv:
+async def test_on_a_saturday_the_index_rests_at_fridays_close_and_stocks_stream(
+    mock_clock: MockClock,
+) -> None:
+    at = SATURDAY_11
+    async with virtual_server(mock_clock, at=at, sim_hours="exchange", sim_history_days=2) as srv:
         async with http(srv.url) as c:
             spx = (await c.get("/api/history?symbol=I:SPX&limit=500")).json()["bars"]
             assert spx[-1]["t"] == FRIDAY_1559  # no weekend candles

@@ -1,107 +1,111 @@
-"""The live path end to end: Spotlight polling the shipped fake Massive over real HTTP.
+"""The live path end to end: Spotlight polling the shipped fake Massive, on virtual time.
 
-Spotlight and the fake share one clock anchored on a Wednesday at 11:00 New York time, so
-market status and backfill dates are deterministic whatever the real date is.
+Spotlight and the fake share one wall clock, stated: a Wednesday at 11:00 New York time
+unless a test says otherwise, so market status and backfill dates are the same whatever
+the real date is. The fake answers through ``httpx.MockTransport`` (its request handlers,
+no socket); everything on Spotlight's side is the real server (support.virtual_server).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import hypercorn.trio
 import orjson
 import pytest
 import trio
-from hypercorn.config import Config
-from support import Frame, http, running_server, sse, wait_for
+from support import (
+    FAKE_MASSIVE_URL,
+    MASSIVE_KEY,
+    SATURDAY_11,
+    WEDNESDAY_11,
+    Frame,
+    VirtualServer,
+    http,
+    sse,
+    virtual_server,
+    wait_for,
+)
+from trio.testing import MockClock
 from trio_websocket import open_websocket_url
 
 from spotlight.domain.nytime import NY
+from spotlight.market.massive.source import MassiveSource
+from spotlight.runtime.clock import TrioWallClock
 from spotlight.testing.fake_massive import FakeMassive, create_fake_massive
 
-KEY = "test-key"
-ANCHOR_MS = int(dt.datetime(2025, 12, 17, 11, 0, tzinfo=NY).timestamp() * 1000)
-
-
-class AnchoredClock:
-    """Wall time that starts at ``anchor_ms`` and advances in real time (shared by both)."""
-
-    def __init__(self, anchor_ms: int = ANCHOR_MS) -> None:
-        self._anchor_ms = anchor_ms
-        self._t0 = time.monotonic()
-
-    def now_s(self) -> float:
-        return self._anchor_ms / 1000 + (time.monotonic() - self._t0)
-
-    def now_ms(self) -> int:
-        return int(self.now_s() * 1000)
-
-
-@asynccontextmanager
-async def fake_massive(clock: AnchoredClock) -> AsyncIterator[tuple[str, FakeMassive]]:
-    fake = create_fake_massive(api_key=KEY, seed=11, clock=clock.now_ms)
-    config = Config()
-    config.bind = ["127.0.0.1:0"]
-    config.accesslog = None
-    async with trio.open_nursery() as nursery:
-        urls = await nursery.start(hypercorn.trio.serve, fake.app, config)
-        yield urls[0], fake
-        nursery.cancel_scope.cancel()
+KEY = MASSIVE_KEY
+ANCHOR_MS = WEDNESDAY_11
 
 
 @asynccontextmanager
 async def live_server(
+    clock: MockClock,
     *,
     key: str = KEY,
-    clock: AnchoredClock | None = None,
+    at: int = ANCHOR_MS,
     faults: Sequence[tuple[str, str]] = (),
     **extra: Any,
-) -> AsyncIterator[tuple[Any, FakeMassive]]:
-    """The fake Massive and Spotlight polling it; ``faults`` (endpoint, kind) are in force,
-    until cleared, before Spotlight starts (so its backfill meets them too)."""
-    clock = clock or AnchoredClock()
-    async with fake_massive(clock) as (base, fake):
-        for endpoint, kind in faults:
-            fake.faults.add(
-                endpoint, kind, times=None, **({"code": 503} if kind == "status" else {})
-            )
-        settings = {
-            "massive_api_key": key,
-            "massive_base_url": base,
-            "massive_prices_s": 0.2,
-            "massive_status_s": 5.0,
-            "massive_chain_s": 5.0,
-            "massive_max_retries": 0,
-            "sim_history_days": 0,
-            **extra,
-        }
-        async with running_server(clock=clock, **settings) as srv:
-            yield srv, fake
+) -> AsyncIterator[tuple[VirtualServer, FakeMassive]]:
+    """The fake Massive and Spotlight polling it, from ``at``; ``faults`` (endpoint, kind)
+    are in force, until cleared, before Spotlight starts (so its backfill meets them too)."""
+    wall = TrioWallClock(at)
+    fake = create_fake_massive(api_key=KEY, seed=11, clock=wall.now_ms)
+    for endpoint, kind in faults:
+        fake.faults.add(endpoint, kind, times=None, **({"code": 503} if kind == "status" else {}))
+    settings = {
+        "massive_api_key": key,
+        "massive_prices_s": 1.0,
+        "massive_status_s": 5.0,
+        # Option chains are thousands of contracts a poll: once a minute unless a test is
+        # about them (the first poll is at start).
+        "massive_chain_s": 60.0,
+        "massive_max_retries": 0,
+        "sim_history_days": 0,
+        **extra,
+    }
+    async with virtual_server(clock, at=at, massive=fake, **settings) as srv:
+        yield srv, fake
 
 
-async def _until_status(s: Any, state: str) -> Frame:
-    """The next status with ``state``: a ``status`` event, or the snapshot's current status."""
+def source_of(srv: VirtualServer) -> MassiveSource:
+    source = srv.service.source
+    assert isinstance(source, MassiveSource), source
+    return source
+
+
+def upstream(fake: FakeMassive) -> httpx.AsyncClient:
+    """A client of the fake itself (what Spotlight's Massive client sees)."""
+    return httpx.AsyncClient(base_url=FAKE_MASSIVE_URL, transport=httpx.MockTransport(fake.handle))
+
+
+async def _until_status(s: Any, state: str, *, settled: bool = False) -> Frame:
+    """The next status with ``state``: a ``status`` event, or the snapshot's current status.
+    ``settled``: and every feed has answered (none still ``starting``), so a fault added
+    next meets every feed's next poll, not a first one still under way."""
+
+    def matches(status: Any) -> bool:
+        if status is None or status["state"] != state:
+            return False
+        return not settled or all(v != "starting" for v in status["feeds"].values())
 
     def match(f: Frame) -> bool:
         if f.event == "status":
-            return bool(f.json()["state"] == state)
+            return matches(f.json())
         if f.event == "snapshot":
-            status = f.json()["status"]
-            return status is not None and status["state"] == state
+            return matches(f.json()["status"])
         return False
 
     frame: Frame = await s.until(match)
     return frame
 
 
-async def test_live_path_backfills_and_streams_massive_prices() -> None:
-    async with live_server() as (srv, fake), http(srv.url) as c:
-        assert srv.service.source.kind == "massive"
+async def test_live_path_backfills_and_streams_massive_prices(mock_clock: MockClock) -> None:
+    async with live_server(mock_clock) as (srv, fake), http(srv.url) as c:
+        assert source_of(srv).kind == "massive"
         # Backfill: today's and the previous session's 1-minute bars.
         bars = (await c.get("/api/history?symbol=SPY&limit=5000")).json()["bars"]
         days = {dt.datetime.fromtimestamp(b["t"] / 1000, NY).date() for b in bars}
@@ -129,8 +133,8 @@ async def test_live_path_backfills_and_streams_massive_prices() -> None:
         )
 
 
-async def test_failures_degrade_without_substitution_then_recover() -> None:
-    async with live_server() as (srv, fake), http(srv.url) as c:
+async def test_failures_degrade_without_substitution_then_recover(mock_clock: MockClock) -> None:
+    async with live_server(mock_clock) as (srv, fake), http(srv.url) as c:
         async with sse(c, "/realtime/sse?symbols=SPY,I:SPX") as s:
             with trio.fail_after(20):
                 await _until_status(s, "live")
@@ -153,8 +157,13 @@ async def test_failures_degrade_without_substitution_then_recover() -> None:
                 await s.until(lambda f: f.event == "tick")
 
 
-async def test_massive_failing_from_the_start_never_shows_made_up_prices() -> None:
-    async with live_server(faults=[("*", "status")]) as (srv, _fake), http(srv.url) as c:
+async def test_massive_failing_from_the_start_never_shows_made_up_prices(
+    mock_clock: MockClock,
+) -> None:
+    async with (
+        live_server(mock_clock, faults=[("*", "status")]) as (srv, _fake),
+        http(srv.url) as c,
+    ):
         assert (await c.get("/api/history?symbol=SPY")).json()["bars"] == []
         async with sse(c, "/realtime/sse?symbols=SPY,QQQ,I:SPX") as s:
             snap = await s.until(lambda f: f.event == "snapshot")
@@ -170,8 +179,8 @@ async def test_massive_failing_from_the_start_never_shows_made_up_prices() -> No
             assert not {"tick", "quote", "bar:update", "bar:close"} & set(events)
 
 
-async def test_a_refused_key_is_shown_as_a_configuration_error() -> None:
-    async with live_server(key="wrong-key") as (srv, _fake), http(srv.url) as c:
+async def test_a_refused_key_is_shown_as_a_configuration_error(mock_clock: MockClock) -> None:
+    async with live_server(mock_clock, key="wrong-key") as (srv, _fake), http(srv.url) as c:
         async with sse(c, "/realtime/sse?symbols=SPY") as s:
             with trio.fail_after(20):
                 st = await _until_status(s, "unauthorized")
@@ -182,10 +191,10 @@ async def test_a_refused_key_is_shown_as_a_configuration_error() -> None:
         assert "wrong-key" not in (await c.get("/api/diag")).text
 
 
-async def test_concurrent_subscribers_share_one_upstream_fetch() -> None:
+async def test_concurrent_subscribers_share_one_upstream_fetch(mock_clock: MockClock) -> None:
     """Ten streams opening at once on a stale symbol cause one last-trade request."""
-    async with live_server(massive_prices_s=30.0) as (srv, fake):
-        source = srv.service.source
+    async with live_server(mock_clock, massive_prices_s=30.0) as (srv, fake):
+        source = source_of(srv)
         # The prices poller fetched SPY once at start and will not again for 30 s; wait until
         # that fetch is no longer fresh, so the next subscriber must go upstream.
         await wait_for(lambda: source.is_fresh("SPY"))
@@ -207,11 +216,13 @@ async def test_concurrent_subscribers_share_one_upstream_fetch() -> None:
             assert snap.json()["symbols"]["SPY"]["trade"]["p"] > 0
 
 
-async def test_websocket_subscribers_refresh_stale_prices_like_sse_ones() -> None:
+async def test_websocket_subscribers_refresh_stale_prices_like_sse_ones(
+    mock_clock: MockClock,
+) -> None:
     """The same snapshot path on /ws/prices: five subscribes on a stale symbol cause one
     upstream fetch, and every snapshot carries the fresh trade, not the 30 s old one."""
-    async with live_server(massive_prices_s=30.0) as (srv, fake):
-        source = srv.service.source
+    async with live_server(mock_clock, massive_prices_s=30.0) as (srv, fake):
+        source = source_of(srv)
         await wait_for(lambda: source.is_fresh("SPY"))
         await wait_for(lambda: not source.is_fresh("SPY"))
         before = fake.counts["last_trade"]
@@ -246,19 +257,24 @@ async def test_websocket_subscribers_refresh_stale_prices_like_sse_ones() -> Non
     ],
 )
 async def test_each_fault_class_is_reported_and_recovers(
-    endpoint: str, kind: str, params: dict[str, Any], expected_state: str, reason_has: str
+    mock_clock: MockClock,
+    endpoint: str,
+    kind: str,
+    params: dict[str, Any],
+    expected_state: str,
+    reason_has: str,
 ) -> None:
     extra: dict[str, Any] = {"massive_timeout_s": 1.0} if kind == "latency" else {}
-    async with live_server(**extra) as (srv, fake), http(srv.url) as c:
+    async with live_server(mock_clock, **extra) as (srv, fake), http(srv.url) as c:
         async with sse(c, "/realtime/sse?symbols=SPY,I:SPX") as s:
             with trio.fail_after(20):
-                await _until_status(s, "live")
+                await _until_status(s, "live", settled=True)
             fake.faults.add(endpoint, kind, times=None, **params)
             with trio.fail_after(20):
                 st = await _until_status(s, expected_state)
             assert reason_has in st.json()["reason"], st.json()
             if kind == "malformed":  # a bad 200 body is a counted error, not a success
-                samples = srv.service.metrics.massive_requests.collect()[0].samples
+                samples = next(iter(srv.service.metrics.massive_requests.collect())).samples
                 assert (
                     sum(
                         x.value
@@ -270,15 +286,18 @@ async def test_each_fault_class_is_reported_and_recovers(
                     >= 1
                 )
             fake.faults.clear()
-            with trio.fail_after(30):
+            # Every feed that saw the fault polls again within its cadence (minute bars: 30 s).
+            with trio.fail_after(40):
                 await _until_status(s, "live")
 
 
 @pytest.mark.parametrize(
     ("endpoint", "kind"), [("indices", "forbidden"), ("indices", "error_in_200")]
 )
-async def test_not_entitled_is_reported_and_not_retried_hot(endpoint: str, kind: str) -> None:
-    async with live_server() as (srv, fake), http(srv.url) as c:
+async def test_not_entitled_is_reported_and_not_retried_hot(
+    mock_clock: MockClock, endpoint: str, kind: str
+) -> None:
+    async with live_server(mock_clock) as (srv, fake), http(srv.url) as c:
         async with sse(c, "/realtime/sse?symbols=SPY,I:SPX") as s:
             with trio.fail_after(20):
                 await _until_status(s, "live")
@@ -295,8 +314,8 @@ async def test_not_entitled_is_reported_and_not_retried_hot(endpoint: str, kind:
         assert fake.counts["indices"] == before
 
 
-async def test_empty_answers_are_counted_and_show_nothing() -> None:
-    async with live_server() as (srv, fake), http(srv.url) as c:
+async def test_empty_answers_are_counted_and_show_nothing(mock_clock: MockClock) -> None:
+    async with live_server(mock_clock) as (srv, fake), http(srv.url) as c:
         fake.faults.add("last_trade", "missing_results", times=None)
         fake.faults.add("last_nbbo", "missing_results", times=None)
         empty = srv.service.metrics.massive_empty
@@ -309,8 +328,13 @@ async def test_empty_answers_are_counted_and_show_nothing() -> None:
         assert diag["market"]["feeds"]["prices"]["state"] == "ok"
 
 
-async def test_a_looping_next_url_during_backfill_keeps_the_bars_and_reports_it() -> None:
-    async with live_server(faults=[("aggs", "loop_next_url")]) as (srv, _fake), http(srv.url) as c:
+async def test_a_looping_next_url_during_backfill_keeps_the_bars_and_reports_it(
+    mock_clock: MockClock,
+) -> None:
+    async with (
+        live_server(mock_clock, faults=[("aggs", "loop_next_url")]) as (srv, _fake),
+        http(srv.url) as c,
+    ):
         diag = (await c.get("/api/diag")).json()
         backfill = diag["market"]["feeds"]["backfill"]
         assert backfill["state"] == "degraded" and "repeated a cursor" in backfill["reason"]
@@ -327,9 +351,12 @@ async def test_a_looping_next_url_during_backfill_keeps_the_bars_and_reports_it(
                 await _until_status(s, "live")  # prices are unaffected
 
 
-async def test_a_looping_chain_walk_still_gives_gex_and_says_so() -> None:
+async def test_a_looping_chain_walk_still_gives_gex_and_says_so(mock_clock: MockClock) -> None:
     faults = [("options_chain", "loop_next_url")]
-    async with live_server(faults=faults, gex_s=1.0) as (srv, _fake), http(srv.url) as c:
+    async with (
+        live_server(mock_clock, faults=faults, gex_s=1.0) as (srv, _fake),
+        http(srv.url) as c,
+    ):
         async with sse(c, "/realtime/sse?channels=gex:SPX") as s:
             with trio.fail_after(30):
                 frame = await s.until(lambda f: f.event == "gex:SPX")
@@ -341,37 +368,36 @@ async def test_a_looping_chain_walk_still_gives_gex_and_says_so() -> None:
         assert diag["chains"]["I:SPX"]["looped"] and diag["pagination"]["options_chain"]["looped"]
 
 
-async def test_late_revisions_replace_bars_built_from_polled_prices() -> None:
+async def test_late_revisions_replace_bars_built_from_polled_prices(mock_clock: MockClock) -> None:
     """The minute that closes while we poll is replaced by Massive's authoritative bar."""
     # 10:59:50 ET: 10:59 closes in ~10 s. Prices are polled every 2 s, so the live-built
     # 10:59 bar misses the trades between polls (its volume is short) until the bars poller
     # replaces it with Massive's.
-    clock = AnchoredClock(ANCHOR_MS - 10_000)
     minute = ANCHOR_MS - 60_000  # the 10:59 bar
     settings: dict[str, Any] = {"massive_prices_s": 2.0, "massive_bars_s": 1.0}
-    async with live_server(clock=clock, **settings) as (srv, _fake):
-        base = str(srv.service.settings.massive_base_url)
-        async with httpx.AsyncClient(base_url=base, timeout=10) as upstream, http(srv.url) as c:
+    async with live_server(mock_clock, at=ANCHOR_MS - 10_000, **settings) as (srv, fake):
+        wall = srv.wall
+        async with upstream(fake) as massive, http(srv.url) as c:
 
             async def ours() -> dict[str, Any] | None:
                 bars = (await c.get("/api/history?symbol=SPY&limit=5")).json()["bars"]
                 return next((b for b in bars if b["t"] == minute), None)
 
             async def theirs() -> dict[str, Any]:
-                r = await upstream.get(
+                r = await massive.get(
                     f"/v2/aggs/ticker/SPY/range/1/minute/{minute}/{minute}",
                     headers={"Authorization": f"Bearer {KEY}"},
                 )
                 return r.json()["results"][0]  # type: ignore[no-any-return]
 
             # Before the minute closes, ours is short of trades: revisions are needed at all.
-            await trio.sleep(max(0.0, (ANCHOR_MS - 1_000 - clock.now_ms()) / 1000))
+            await trio.sleep(max(0.0, (ANCHOR_MS - 1_000 - wall.now_ms()) / 1000))
             before, true = await ours(), await theirs()
             assert before is not None and before["v"] < true["v"]
             with trio.fail_after(20):
                 while True:
                     await trio.sleep(0.2)
-                    if clock.now_ms() < ANCHOR_MS + 1_500:
+                    if wall.now_ms() < ANCHOR_MS + 1_500:
                         continue  # let 10:59 close and the bars poller run once after it
                     mine, true = await ours(), await theirs()
                     if mine and all(mine[k] == true[k] for k in ("o", "h", "l", "c", "v")):
@@ -379,18 +405,17 @@ async def test_late_revisions_replace_bars_built_from_polled_prices() -> None:
             assert srv.service.pipeline.revisions >= 1
 
 
-async def test_a_closed_market_slows_polling_and_says_so() -> None:
-    saturday = int(dt.datetime(2025, 12, 20, 11, 0, tzinfo=NY).timestamp() * 1000)
-    clock = AnchoredClock(saturday)
-    async with live_server(clock=clock, massive_prices_s=0.2) as (srv, fake), http(srv.url) as c:
-        async with sse(c, "/realtime/sse?symbols=SPY") as s:
+async def test_a_closed_market_slows_polling_and_says_so(mock_clock: MockClock) -> None:
+    at, prices_s = SATURDAY_11, 0.2
+    async with live_server(mock_clock, at=at, massive_prices_s=prices_s) as (srv, fake):
+        async with http(srv.url) as c, sse(c, "/realtime/sse?symbols=SPY") as s:
             with trio.fail_after(20):
                 st = await _until_status(s, "closed")
         body = st.json().get("status") or st.json()
         assert "closed" in body["reason"]
-        source = srv.service.source
+        source = source_of(srv)
         assert source.market == "closed"
-        assert source._price_interval() == 0.2 * source.cadence.closed_factor
+        assert source._price_interval() == prices_s * source.cadence.closed_factor
         # Slowed down for real: over 2 s at most one poll, i.e. two last-trade requests (SPY,
         # QQQ), where 0.2 s polling would have made about twenty.
         before = fake.counts["last_trade"]
@@ -398,11 +423,11 @@ async def test_a_closed_market_slows_polling_and_says_so() -> None:
         assert fake.counts["last_trade"] - before <= 2
 
 
-async def test_replay_of_an_unrecorded_day_is_rebuilt_from_massive_aggregates() -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
+async def test_replay_of_an_unrecorded_day_is_rebuilt_from_massive_aggregates(
+    mock_clock: MockClock,
+) -> None:
     async with (
-        live_server(executor_factory=lambda: ThreadPoolExecutor(1)) as (srv, _fake),
+        live_server(mock_clock) as (srv, _fake),
         http(srv.url) as c,
     ):
         listing = (await c.get("/api/replay")).json()
@@ -430,8 +455,7 @@ async def test_replay_of_an_unrecorded_day_is_rebuilt_from_massive_aggregates() 
         done = srv.service.replays.get("local", replay["id"])
         assert done["error"] is None and done["progress"] == 1.0
         # The replay rebuilt every minute of the window from the fake's aggregates.
-        direct = httpx.AsyncClient(base_url=srv.service.settings.massive_base_url)
-        async with direct:
+        async with upstream(_fake) as direct:
             aggs = await direct.get(
                 "/v2/aggs/ticker/SPY/range/1/minute/2025-12-16/2025-12-16",
                 params={"apiKey": KEY, "limit": 50000},

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 
-from support import http, running_server, sse
+from support import http, sse, virtual_server
+from trio.testing import MockClock
 
 from spotlight.web.seed_diag import human_bytes, human_duration
 
 
-async def test_since_seq_zero_without_epoch_is_a_fresh_stream() -> None:
-    async with running_server() as srv, http(srv.url) as c:
+async def test_since_seq_zero_without_epoch_is_a_fresh_stream(mock_clock: MockClock) -> None:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         url = "/realtime/sse?symbols=SPY&timeframe=1m&sinceSeq=0"  # the seed's URL
         async with sse(c, url) as stream:
             first = await stream.next()
@@ -27,10 +28,12 @@ async def test_since_seq_zero_without_epoch_is_a_fresh_stream() -> None:
         assert r.status_code == 400 and r.json()["error"] == "missing_epoch"
 
 
-async def test_a_malformed_last_event_id_gets_reset_with_a_reason_not_400() -> None:
+async def test_a_malformed_last_event_id_gets_reset_with_a_reason_not_400(
+    mock_clock: MockClock,
+) -> None:
     """A 400 ends a browser's EventSource for good; after an id format change its stored id
     is unreadable, so the stream starts fresh and says why."""
-    async with running_server() as srv, http(srv.url) as c:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         for header in ("garbage", "abc:", ":12", "abc:-1", "abc:1:2", "x" * 500):
             async with sse(c, "/realtime/sse?symbols=SPY", {"Last-Event-ID": header}) as stream:
                 assert (await stream.next()).event == "retry"
@@ -46,9 +49,9 @@ async def test_a_malformed_last_event_id_gets_reset_with_a_reason_not_400() -> N
             assert (await stream.next()).json()["reason"] == "epoch-changed"
 
 
-async def test_diag_carries_the_seed_field_names_beside_ours() -> None:
+async def test_diag_carries_the_seed_field_names_beside_ours(mock_clock: MockClock) -> None:
     human = re.compile(r"^\d+(\.\d)? (B|KB|MB|GB)$")
-    async with running_server() as srv, http(srv.url) as c:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         diag = (await c.get("/api/diag")).json()
     assert isinstance(diag["uptimeS"], float) and diag["memory"]["rssBytes"] > 0  # ours
     assert re.fullmatch(r"(\d+d )?(\d+h )?(\d+m )?\d+s", diag["uptime"]), diag["uptime"]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import trio
-from support import Frame, http, running_server, sse, wait_for
+from support import Frame, http, sse, virtual_server, wait_for
+from trio.testing import MockClock
 
 MARKET = {"tick", "quote", "bar:update", "bar:close", "status"}
 
 
-async def test_first_connection_gets_retry_snapshot_then_live_events_with_ids() -> None:
-    async with running_server() as srv, http(srv.url) as c:
+async def test_first_connection_gets_retry_snapshot_then_live_events_with_ids(
+    mock_clock: MockClock,
+) -> None:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         async with sse(c, "/realtime/sse?symbols=SPY,I:SPX&timeframe=5m") as s:
             first = await s.next()
             assert first.event == "retry" and first.retry == srv.service.settings.retry_ms
@@ -50,9 +53,9 @@ async def _collect_market(s: object, n: int) -> list[Frame]:
     return out
 
 
-async def test_resume_with_last_event_id_is_exact() -> None:
+async def test_resume_with_last_event_id_is_exact(mock_clock: MockClock) -> None:
     """A reconnecting client gets exactly what a never-disconnected client got."""
-    async with running_server() as srv, http(srv.url) as c:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         url = "/realtime/sse?symbols=SPY,QQQ"
         async with sse(c, url) as ref:
             await ref.until(lambda f: f.event == "snapshot")
@@ -84,8 +87,8 @@ async def test_resume_with_last_event_id_is_exact() -> None:
     assert seqs == sorted(set(seqs))
 
 
-async def test_resume_with_since_seq_and_epoch_query() -> None:
-    async with running_server() as srv, http(srv.url) as c:
+async def test_resume_with_since_seq_and_epoch_query(mock_clock: MockClock) -> None:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         async with sse(c, "/realtime/sse?symbols=QQQ") as a:
             await a.until(lambda f: f.event == "snapshot")
             got = await _collect_market(a, 5)
@@ -101,8 +104,8 @@ async def test_resume_with_since_seq_and_epoch_query() -> None:
             assert nxt.seq == expected[0].seq
 
 
-async def test_reset_when_epoch_changed() -> None:
-    async with running_server() as srv, http(srv.url) as c:
+async def test_reset_when_epoch_changed(mock_clock: MockClock) -> None:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         async with sse(c, "/realtime/sse?symbols=SPY", {"Last-Event-ID": "abcdef:12"}) as s:
             assert (await s.next()).event == "retry"
             reset = await s.next()
@@ -114,8 +117,8 @@ async def test_reset_when_epoch_changed() -> None:
             assert snap.event == "snapshot" and snap.epoch == srv.service.epoch.id
 
 
-async def test_reset_when_too_old_and_when_ahead() -> None:
-    async with running_server(history_events=50) as srv, http(srv.url) as c:
+async def test_reset_when_too_old_and_when_ahead(mock_clock: MockClock) -> None:
+    async with virtual_server(mock_clock, history_events=50) as srv, http(srv.url) as c:
         epoch = srv.service.epoch.id
         await wait_for(lambda: srv.service.hub.last_seq > 120)
         async with sse(c, "/realtime/sse?symbols=SPY", {"Last-Event-ID": f"{epoch}:1"}) as s:
@@ -130,8 +133,10 @@ async def test_reset_when_too_old_and_when_ahead() -> None:
             assert (reset.event, reset.json()["reason"]) == ("reset", "unknown-seq")
 
 
-async def test_heartbeat_carries_backpressure_stats_and_advances_resume_id() -> None:
-    async with running_server(heartbeat_s=0.2) as srv, http(srv.url) as c:
+async def test_heartbeat_carries_backpressure_stats_and_advances_resume_id(
+    mock_clock: MockClock,
+) -> None:
+    async with virtual_server(mock_clock, heartbeat_s=0.2) as srv, http(srv.url) as c:
         async with sse(c, "/realtime/sse?symbols=SPY") as s:
             hb = await s.until(lambda f: f.event == "heartbeat")
             body = hb.json()
@@ -142,8 +147,10 @@ async def test_heartbeat_carries_backpressure_stats_and_advances_resume_id() -> 
             assert hb.seq <= srv.service.hub.last_seq
 
 
-async def test_timeframe_selects_bar_topic_and_unknown_topics_are_not_sent() -> None:
-    async with running_server() as srv, http(srv.url) as c:
+async def test_timeframe_selects_bar_topic_and_unknown_topics_are_not_sent(
+    mock_clock: MockClock,
+) -> None:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         async with sse(c, "/realtime/sse?symbols=I:SPX&timeframe=1h") as s:
             await s.until(lambda f: f.event == "snapshot")
             frames = await _collect_market(s, 30)
@@ -152,8 +159,10 @@ async def test_timeframe_selects_bar_topic_and_unknown_topics_are_not_sent() -> 
     assert "quote" not in {f.event for f in frames}
 
 
-async def test_clients_of_one_subscription_share_chunks_and_get_the_same_events() -> None:
-    async with running_server() as srv, http(srv.url) as c:
+async def test_clients_of_one_subscription_share_chunks_and_get_the_same_events(
+    mock_clock: MockClock,
+) -> None:
+    async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         url = "/realtime/sse?symbols=SPY,QQQ"
         async with sse(c, url) as a, sse(c, url) as b:
             await a.until(lambda f: f.event == "snapshot")

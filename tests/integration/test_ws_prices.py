@@ -6,8 +6,8 @@ from typing import Any
 
 import orjson
 import trio
-from support import running_server, wait_for
-from test_massive_source import AnchoredClock
+from support import running_server, virtual_server, wait_for
+from trio.testing import MockClock
 from trio_websocket import WebSocketConnection, open_websocket_url
 
 from spotlight.analytics.channels import CHANNELS
@@ -36,9 +36,10 @@ def ws_url(http_url: str) -> str:
     return http_url.replace("http://", "ws://") + "/ws/prices"
 
 
-async def test_subscribe_gets_a_snapshot_at_once_then_live_events_and_all_channels() -> None:
-    clock = AnchoredClock()
-    async with running_server(clock=clock, gex_s=1.0, levels_s=1.0, sim_history_days=2) as srv:
+async def test_subscribe_gets_a_snapshot_at_once_then_live_events_and_all_channels(
+    mock_clock: MockClock,
+) -> None:
+    async with virtual_server(mock_clock, gex_s=1.0, levels_s=1.0, sim_history_days=2) as srv:
         async with open_websocket_url(ws_url(srv.url)) as ws:
             await send(
                 ws, {"type": "subscribe", "symbols": ["SPY", "I:SPX"], "channels": list(CHANNELS)}
@@ -66,8 +67,8 @@ async def test_subscribe_gets_a_snapshot_at_once_then_live_events_and_all_channe
             assert pong["payload"] == {"id": 7}
 
 
-async def test_bad_commands_get_errors_and_the_connection_stays_up() -> None:
-    async with running_server() as srv, open_websocket_url(ws_url(srv.url)) as ws:
+async def test_bad_commands_get_errors_and_the_connection_stays_up(mock_clock: MockClock) -> None:
+    async with virtual_server(mock_clock) as srv, open_websocket_url(ws_url(srv.url)) as ws:
         cases: list[tuple[str, str]] = [
             ("{not json", "bad_json"),
             ('{"type": "dance"}', "unknown_type"),
@@ -91,8 +92,8 @@ async def test_bad_commands_get_errors_and_the_connection_stays_up() -> None:
         assert srv.service.ready  # the server took all of it in its stride
 
 
-async def test_resume_with_since_seq_replays_without_a_snapshot() -> None:
-    async with running_server() as srv:
+async def test_resume_with_since_seq_replays_without_a_snapshot(mock_clock: MockClock) -> None:
+    async with virtual_server(mock_clock) as srv:
         url = ws_url(srv.url)
         async with open_websocket_url(url) as ws:
             await send(ws, {"type": "subscribe", "symbols": ["QQQ"]})

@@ -281,6 +281,11 @@ class MassiveSource:
         if pending is not None:
             await pending.wait()
             return
+        if self.is_fresh(symbol):
+            # Stale when the caller looked, but another caller's fetch has finished since:
+            # with a fast upstream that happens before this task even starts.
+            await trio.lowlevel.checkpoint()
+            return
         done = self._inflight[symbol] = trio.Event()
         try:
             self.refreshes += 1
