@@ -67,6 +67,8 @@ def start_server(a: argparse.Namespace, log: IO[bytes]) -> tuple[subprocess.Pope
         # A fan-out benchmark: streams connect without logging in (auth has its own tests).
         SPOTLIGHT_AUTH="off",
         SPOTLIGHT_SYMBOLS=a.extra_symbols,
+        # Every benchmark client connects from 127.0.0.1: no per-address cap.
+        SPOTLIGHT_MAX_CONNECTIONS_PER_ADDRESS="0",
         SPOTLIGHT_DATA_DIR=tempfile.mkdtemp(prefix="spotlight-bench-"),
     )
     if a.idle_rss or a.heartbeat is not None:

@@ -108,6 +108,8 @@ def server_env(a: argparse.Namespace, port: int, redis_url: str | None) -> dict[
         SPOTLIGHT_SIM_HISTORY_DAYS="0",
         SPOTLIGHT_AUTH="off",
         SPOTLIGHT_RECORD="off",
+        # Every benchmark client connects from 127.0.0.1: no per-address cap.
+        SPOTLIGHT_MAX_CONNECTIONS_PER_ADDRESS="0",
         SPOTLIGHT_HEARTBEAT_S="3600",
         SPOTLIGHT_DATA_DIR=tempfile.mkdtemp(prefix="spotlight-bench-"),
     )
