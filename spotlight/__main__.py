@@ -5,6 +5,8 @@
                                                       N processes on one port over Redis
     python -m spotlight fake-massive [--host H] [--port P] [--key K] [--seed N]
                                                       run a fake Massive API (tests, demos)
+    python -m spotlight settings                      every setting as a Markdown table
+    python -m spotlight --version
 
 Configuration comes from environment variables (README, docs/operations.md); the flags only
 override HOST and PORT.
@@ -19,11 +21,11 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 
 import trio
 
-from spotlight.config import ConfigError, Settings
+from spotlight import __version__
+from spotlight.config import ConfigError, Settings, help_text, markdown_table
 from spotlight.runtime.supervisor import describe
 from spotlight.server import serve
 from spotlight.service import SpotlightService
@@ -32,33 +34,20 @@ from spotlight.workers import MAX_WORKERS, WorkerError, announce, run_workers, w
 __all__ = ["configure_logging", "main"]
 
 
-_ENV_HELP = """\
-environment (all optional; docs/operations.md has every variable):
-  HOST, PORT                  listen address (default 127.0.0.1:5000)
-  MASSIVE_API_KEY             use Massive as the live source instead of the simulator
-  SPOTLIGHT_SYMBOLS           extra symbols besides SPY, QQQ, I:SPX (comma separated)
-  SPOTLIGHT_SEED              simulator seed (default 7)
-  SPOTLIGHT_HEARTBEAT_S       SSE heartbeat interval (default 10)
-  SPOTLIGHT_HISTORY_EVENTS    events kept for resume (default 50000, minimum 10000)
-  SPOTLIGHT_REDIS_URL         share one sequence across processes/machines (docs/scaling.md)
-  SPOTLIGHT_WORKERS           default for --workers (1)
-  SPOTLIGHT_LOG_LEVEL         DEBUG, INFO (default), WARNING, ERROR
-"""
-
-
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m spotlight",
         description="Spotlight realtime market-data server.",
-        epilog="Configuration is read from environment variables; see README.md.",
+        epilog="Configuration is read from environment variables: `serve --help` lists them.",
     )
+    p.add_argument("--version", action="version", version=f"spotlight {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     s = sub.add_parser(
         "serve",
         help="run the server (simulated market unless MASSIVE_API_KEY is set)",
         description="Run the server. Defaults: http://127.0.0.1:5000, simulated market, "
         "everything in memory. HOST and PORT environment variables override the address.",
-        epilog=_ENV_HELP,
+        epilog=help_text(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     s.add_argument("--host", help="listen address (default: $HOST or 127.0.0.1)")
@@ -68,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         help="server processes sharing the port (SO_REUSEPORT); more than 1 needs "
         "SPOTLIGHT_REDIS_URL (default: $SPOTLIGHT_WORKERS or 1)",
+    )
+    sub.add_parser(
+        "settings",
+        help="print every setting as a Markdown table (README.md, docs/operations.md)",
+        description="Print the table of every environment variable, its default and its "
+        "meaning, generated from the settings' one declaration (spotlight/config.py).",
     )
     f = sub.add_parser(
         "fake-massive",
@@ -109,7 +104,7 @@ async def _run(service: SpotlightService) -> None:
 def _announce_access(service: SpotlightService, url: str) -> None:
     """Tell the person at the terminal how to get in (Jupyter-style), or warn that anyone can."""
     access, log = service.access, logging.getLogger("spotlight")
-    base = service.settings.public_url or url
+    base = service.settings.auth.public_url or url
     if not access.enabled:
         log.warning(
             "SPOTLIGHT_AUTH=off: every endpoint is open to anyone who can reach %s "
@@ -146,18 +141,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "fake-massive":
         return _fake_massive(args)
+    if args.command == "settings":
+        sys.stdout.write(markdown_table())
+        return 0
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as exc:
         print(f"spotlight: configuration error: {exc}", file=sys.stderr)
         return 2
     if args.host:
-        settings = replace(settings, host=args.host)
+        settings = settings.derive(host=args.host)
     if args.port is not None:
-        settings = replace(settings, port=args.port)
-    configure_logging(settings.log_level)
-    workers = _workers(args.workers)
-    if workers is None:
+        settings = settings.derive(port=args.port)
+    configure_logging(settings.server.log_level)
+    workers = settings.server.workers if args.workers is None else args.workers
+    if not 1 <= workers <= MAX_WORKERS:
+        print(
+            f"spotlight: --workers must be between 1 and {MAX_WORKERS}, not {workers}",
+            file=sys.stderr,
+        )
         return 2
     if workers > 1:
         return _serve_workers(settings, workers)
@@ -171,7 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             errno.EADDRNOTAVAIL,
         ):
             print(
-                f"spotlight: cannot listen on {settings.host}:{settings.port}: {leaf}",
+                f"spotlight: cannot listen on "
+                f"{settings.server.host}:{settings.server.port}: {leaf}",
                 file=sys.stderr,
             )
         else:
@@ -179,19 +182,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"spotlight: stopped: {describe(exc)}", file=sys.stderr)
         return 1
     return 0
-
-
-def _workers(flag: int | None) -> int | None:
-    raw = os.environ.get("SPOTLIGHT_WORKERS", "").strip()
-    try:
-        n = flag if flag is not None else int(raw or 1)
-    except ValueError:
-        print(f"spotlight: SPOTLIGHT_WORKERS={raw!r} is not an integer", file=sys.stderr)
-        return None
-    if not 1 <= n <= MAX_WORKERS:
-        print(f"spotlight: --workers must be between 1 and {MAX_WORKERS}, not {n}", file=sys.stderr)
-        return None
-    return n
 
 
 def _serve_workers(settings: Settings, count: int) -> int:

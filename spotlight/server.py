@@ -112,12 +112,12 @@ def listen_socket(
 
 def hypercorn_config(service: SpotlightService) -> Config:
     config = Config()
-    config.graceful_timeout = service.settings.shutdown_grace_s
+    config.graceful_timeout = service.settings.server.shutdown_grace_s
     config.accesslog = None
     config.errorlog = logging.getLogger("hypercorn.error")
     # Fires now that a response's last send is shielded (web/http_guard.finish_shielded).
-    config.keep_alive_timeout = service.settings.keepalive_s
-    config.backlog = service.settings.backlog
+    config.keep_alive_timeout = service.settings.server.keepalive_s
+    config.backlog = service.settings.server.backlog
     # Every WebSocket endpoint runs on the raw path (web/ws_socket.py), which pings, bounds
     # messages and closes dead peers itself; these only matter if one ever reached hypercorn.
     config.websocket_ping_interval = 20.0
@@ -338,7 +338,7 @@ class _Router:
         within ``SPOTLIGHT_REQUEST_TIMEOUT_S`` is counted as a ``head`` ``timeout``."""
         buf = bytearray()
         end = -1
-        timeout = self.service.settings.request_timeout_s
+        timeout = self.service.settings.server.request_timeout_s
         with trio.move_on_after(timeout) as waiting:
             while end < 0 and len(buf) <= MAX_HEAD_BYTES:
                 data = await stream.receive_some(MAX_HEAD_BYTES)
@@ -482,7 +482,11 @@ async def serve(
     router = _Router(service, config)
     lifespan = Lifespan(router.app, config, router.lifespan_state)
     with listen_socket(
-        s.host, s.port, s.backlog, s.tcp_user_timeout_ms, reuse_port=s.reuse_port
+        s.server.host,
+        s.server.port,
+        s.server.backlog,
+        s.server.tcp_user_timeout_ms,
+        reuse_port=s.server.reuse_port,
     ) as sock:
         host, port = sock.getsockname()[:2]
         url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"

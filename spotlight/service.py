@@ -90,26 +90,26 @@ class SpotlightService:
         self.metrics = Metrics()
         # Every open TCP connection: caps, eviction, failure reports (clients/connections.py).
         self.connections = ConnectionTable(
-            settings.max_connections
+            settings.server.max_connections
             or default_max_connections(resource.getrlimit(resource.RLIMIT_NOFILE)[0]),
-            settings.max_connections_per_address,
+            settings.server.max_connections_per_address,
             self.metrics,
         )
-        self.node_id = settings.node_id or new_node_id(socket.gethostname(), os.getpid())
+        self.node_id = settings.redis.node_id or new_node_id(socket.gethostname(), os.getpid())
         # The Redis backend (docs/scaling.md) when SPOTLIGHT_REDIS_URL is set; else the hub's
         # own memory backend. With Redis the epoch below is a placeholder: the stream's epoch
         # is adopted from Redis before the server is ready.
         self.redis: RedisBackend | None = None
-        if settings.redis_url:
+        if settings.redis.url:
             self.redis = RedisBackend(
                 RedisConfig(
-                    url=settings.redis_url,
-                    prefix=settings.redis_prefix,
+                    url=settings.redis.url,
+                    prefix=settings.redis.prefix,
                     node_id=self.node_id,
-                    max_events=settings.history_events,
-                    max_age_s=settings.history_seconds,
-                    timeout_s=settings.redis_timeout_s,
-                    outbound_events=settings.redis_outbound_events,
+                    max_events=settings.hub.history_events,
+                    max_age_s=settings.hub.history_seconds,
+                    timeout_s=settings.redis.timeout_s,
+                    outbound_events=settings.redis.outbound_events,
                 ),
                 on_state=self._on_backend_state,
                 on_epoch_change=self._on_epoch_change,
@@ -118,7 +118,11 @@ class SpotlightService:
             self.metrics.watch_hub_backend(self.redis.stats)
         self.hub = Hub(
             Epoch.new(self.clock.now_ms()),
-            History(settings.history_events, settings.history_seconds, settings.history_mb << 20),
+            History(
+                settings.hub.history_events,
+                settings.hub.history_seconds,
+                settings.hub.history_mb << 20,
+            ),
             trio.current_time,
             on_publish=lambda e: self.metrics.count_published(e.type),
             backend=self.redis,
@@ -139,7 +143,11 @@ class SpotlightService:
             lambda: ((n.name, n.restarts) for n in self.tree.walk(skip_kind_prefix="client:"))
         )
         self.pipeline = Pipeline(
-            "live", self.hub, settings.symbols, settings.bar_buffer_minutes, self.metrics
+            "live",
+            self.hub,
+            settings.market.symbols,
+            settings.market.bar_buffer_minutes,
+            self.metrics,
         )
         # A follower's state from the leader's events (Redis only); latest analytics payloads
         # go where the analytics actor keeps its own, so a takeover starts from them.
@@ -155,18 +163,18 @@ class SpotlightService:
         self.source: MarketSource | None = None
         self.analytics: AnalyticsActor | None = None
         self.live = Feed("live", self.hub, self.pipeline, self._channel_view, self._refresh)
-        self.recordings = RecordingStore(Path(settings.data_dir) / "recordings")
+        self.recordings = RecordingStore(Path(settings.server.data_dir) / "recordings")
         self.recorder: Recorder | None = None
-        if settings.record:
+        if settings.recording.enabled:
             self.recorder = Recorder(
                 self.recordings,
                 self.clock,
                 self.epoch.id,
                 self._capture,
                 RecorderConfig(
-                    keep_days=settings.record_days,
-                    max_bytes=settings.record_max_mb << 20,
-                    fsync=settings.record_fsync,
+                    keep_days=settings.recording.days,
+                    max_bytes=settings.recording.max_mb << 20,
+                    fsync=settings.recording.fsync,
                 ),
             )
             self.pipeline.on_batch = self.recorder.append
@@ -280,14 +288,14 @@ class SpotlightService:
         simulator. Never both, and never a fallback from one to the other."""
         s = self.settings
         if self.source_kind == "massive":
-            assert s.massive_api_key is not None
+            assert s.massive.api_key is not None
             client = MassiveClient(
-                s.massive_api_key,
-                base_url=s.massive_base_url,
+                s.massive.api_key,
+                base_url=s.massive.base_url,
                 transport=self.massive_transport,
-                budget=RequestBudget.for_plan(s.massive_plan),
-                max_retries=s.massive_max_retries,
-                timeout_s=s.massive_timeout_s,
+                budget=RequestBudget.for_plan(s.massive.plan),
+                max_retries=s.massive.max_retries,
+                timeout_s=s.massive.timeout_s,
                 on_request=self.metrics.count_massive_request,
                 on_empty=lambda endpoint: self.metrics.massive_empty.labels(endpoint).inc(),
                 on_walk=self.metrics.count_walk_stop,
@@ -295,29 +303,29 @@ class SpotlightService:
             async with client:
                 yield MassiveSource(
                     client,
-                    s.symbols,
+                    s.market.symbols,
                     self.clock,
                     MassiveCadence(
-                        prices_s=s.massive_prices_s,
-                        status_s=s.massive_status_s,
-                        chain_s=s.massive_chain_s,
-                        bars_s=s.massive_bars_s,
+                        prices_s=s.massive.prices_s,
+                        status_s=s.massive.status_s,
+                        chain_s=s.massive.chain_s,
+                        bars_s=s.massive.bars_s,
                     ),
                 )
             return
         sim = MarketSimulator(
             SimulatorConfig(
-                seed=s.seed,
-                symbols=s.symbols,
-                trades_per_second=s.trades_per_second,
-                history_days=s.sim_history_days,
-                hours="always" if s.sim_hours == "always" else "exchange",
+                seed=s.simulator.seed,
+                symbols=s.market.symbols,
+                trades_per_second=s.simulator.trades_per_second,
+                history_days=s.simulator.history_days,
+                hours="always" if s.simulator.hours == "always" else "exchange",
             ),
             # With Redis every node simulates the same market: the path is a function of the
             # seed and the start, and the start is the shared epoch's.
             start_ms=self.hub.epoch.start_ms if self.redis is not None else self.clock.now_ms(),
         )
-        yield SimulatedSource(sim, s.sim_burst_ms, self.clock)
+        yield SimulatedSource(sim, s.simulator.burst_ms, self.clock)
 
     async def run(
         self, *, task_status: trio.TaskStatus[SpotlightService] = trio.TASK_STATUS_IGNORED
@@ -353,7 +361,7 @@ class SpotlightService:
             self.pipeline,
             source,
             self.clock,
-            ChannelCadence(gex_s=s.gex_s, levels_s=s.levels_s),
+            ChannelCadence(gex_s=s.analytics.gex_s, levels_s=s.analytics.levels_s),
             self.executor_factory,
             metrics=self.metrics,
         )
@@ -389,7 +397,7 @@ class SpotlightService:
                 else:
                     self.lease = LeaderLease(
                         self.redis,
-                        s.lease_ttl_s,
+                        s.redis.lease_ttl_s,
                         market.run,
                         self.restart_policy,
                         partial(self._before_leading, source),
@@ -420,7 +428,7 @@ class SpotlightService:
                     self.tree,
                     "heartbeats",
                     "ticker",
-                    partial(self.clients.run_heartbeats, self.settings.heartbeat_s),
+                    partial(self.clients.run_heartbeats, self.settings.streams.heartbeat_s),
                 )
                 self.ready = True
                 task_status.started(self)

@@ -55,27 +55,27 @@ class WorkerError(Exception):
 
 def worker_env(settings: Settings, env: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
     """The environment every worker gets, and the PIN generated for them (None if none)."""
-    if not settings.redis_url:
+    if not settings.redis.url:
         raise WorkerError(
             "--workers needs SPOTLIGHT_REDIS_URL: the workers share one sequence and history "
             "through Redis (docs/scaling.md)"
         )
-    if settings.port == 0:
+    if settings.server.port == 0:
         raise WorkerError("--workers needs a fixed port (PORT or --port), not 0")
     out = dict(env)
-    out["HOST"] = settings.host
-    out["PORT"] = str(settings.port)
+    out["HOST"] = settings.server.host
+    out["PORT"] = str(settings.server.port)
     out["SPOTLIGHT_REUSE_PORT"] = "1"
     out["SPOTLIGHT_RECORD"] = "off"
     out["SPOTLIGHT_REPLAY_MAX"] = "0"
     generated = None
-    if settings.auth == "pin":
+    if settings.auth.mode == "pin":
         access = Access(settings)  # creates the secret file once, before any worker reads it
         generated = access.generated_pin
         if generated is not None:
             out["SPOTLIGHT_PIN"] = generated
-    elif not settings.secret_key:
-        load_or_create_secret(Path(settings.data_dir) / "secret_key")
+    elif not settings.auth.secret_key:
+        load_or_create_secret(Path(settings.server.data_dir) / "secret_key")
     return out, generated
 
 
@@ -170,7 +170,7 @@ def _die_with_parent() -> None:
 
 
 def announce(settings: Settings, count: int, pin: str | None) -> None:
-    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+    base = settings.auth.public_url or f"http://{settings.server.host}:{settings.server.port}"
     log.info("Spotlight: %d workers on %s (pid %d)", count, base, os.getpid())
     if pin is not None:
         print(

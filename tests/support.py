@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, Future
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -45,7 +45,7 @@ T = TypeVar("T")
 
 # Settings for tests: fast ticks so streams have data within tens of milliseconds,
 # one day of history so start-up is quick.
-FAST = Settings(
+FAST = Settings().derive(
     port=0,
     sim_history_days=1,
     # The index prints around the clock: streaming tests need a moving SPX whenever CI runs
@@ -188,7 +188,7 @@ async def running_server(
     """The real server on 127.0.0.1:0 until the block ends, then a graceful shutdown.
 
     ``executor_factory`` replaces the analytics worker process (e.g. a thread pool)."""
-    settings = replace(FAST, **overrides)
+    settings = FAST.derive(**overrides)
     extra: dict[str, Any] = {}
     if executor_factory is not None:
         extra["executor_factory"] = executor_factory

@@ -96,39 +96,39 @@ class Access:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.enabled = settings.auth != "off"
-        self.mode = decide_mode(settings.public_url)
+        self.enabled = settings.auth.mode != "off"
+        self.mode = decide_mode(settings.auth.public_url)
         self.cookies = CookiePolicy.for_mode(self.mode)
         # Behind a TLS-terminating proxy the request looks like plain http while browsers send
         # Origin: https://...; the public URL's origin is therefore always the server's own.
-        own = (_origin_of(settings.public_url),) if settings.public_url else ()
+        own = (_origin_of(settings.auth.public_url),) if settings.auth.public_url else ()
         try:
-            self.origins = OriginPolicy((*settings.allowed_origins, *own))
-            OriginPolicy(settings.cors_origins)  # validates the entries
-            self.metrics_networks = NetworkAllowList(settings.metrics_networks)
+            self.origins = OriginPolicy((*settings.auth.allowed_origins, *own))
+            OriginPolicy(settings.auth.cors_origins)  # validates the entries
+            self.metrics_networks = NetworkAllowList(settings.auth.metrics_networks)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        self.cors_origins = frozenset(o.rstrip("/").lower() for o in settings.cors_origins)
-        self.metrics_token = settings.metrics_token
-        self.stream_token_ttl_s = settings.stream_token_ttl_s
+        self.cors_origins = frozenset(o.rstrip("/").lower() for o in settings.auth.cors_origins)
+        self.metrics_token = settings.auth.metrics_token
+        self.stream_token_ttl_s = settings.auth.stream_token_ttl_s
         self.lockout = Lockout(monotonic)
         # Every PIN check costs ~35 ms of CPU (scrypt): bounded for the whole server too.
         self.pin_rate = TokenBucket(
-            settings.pin_checks_per_s, max(1.0, 2 * settings.pin_checks_per_s), monotonic
+            settings.auth.pin_checks_per_s, max(1.0, 2 * settings.auth.pin_checks_per_s), monotonic
         )
         self.generated_pin: str | None = None
         self.pin: PinCheck | None = None
         self.signer: Signer | None = None
         if self.enabled:
-            pin = settings.pin
+            pin = settings.auth.pin
             if pin is None:
                 pin = self.generated_pin = generate_pin()
             try:
                 self.pin = PinCheck(pin)
                 secret = (
-                    secret_from_text(settings.secret_key)
-                    if settings.secret_key
-                    else load_or_create_secret(Path(settings.data_dir) / "secret_key")
+                    secret_from_text(settings.auth.secret_key)
+                    if settings.auth.secret_key
+                    else load_or_create_secret(Path(settings.server.data_dir) / "secret_key")
                 )
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None

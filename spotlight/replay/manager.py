@@ -88,11 +88,11 @@ class ReplayManager:
         self.source = source
         self.executor_factory = executor_factory
         self.limits = ReplayLimits(
-            history_events=settings.replay_history_events,
-            history_s=settings.history_seconds,
-            max_bytes=settings.replay_max_mb << 20,
-            client_queue_bytes=settings.client_queue_bytes,
-            client_queue_age_s=settings.client_queue_age_s,
+            history_events=settings.replay.history_events,
+            history_s=settings.hub.history_seconds,
+            max_bytes=settings.replay.max_mb << 20,
+            client_queue_bytes=settings.streams.client_queue_bytes,
+            client_queue_age_s=settings.streams.client_queue_age_s,
         )
         self._replays: dict[str, Replay] = {}
         self._recent: deque[tuple[str, dict[str, Any]]] = deque(maxlen=RECENT)  # (owner, state)
@@ -132,18 +132,18 @@ class ReplayManager:
         try:
             plan = parse_plan(
                 body,
-                known_symbols=self.settings.symbols,
+                known_symbols=self.settings.market.symbols,
                 now_ms=self.clock.now_ms(),
-                max_range_s=self.settings.replay_max_hours * 3600,
+                max_range_s=self.settings.replay.max_hours * 3600,
             )
         except PlanError as exc:
             raise ReplayError(400, exc.code, exc.detail) from None
-        if len(self._replays) >= self.settings.replay_max:
+        if len(self._replays) >= self.settings.replay.max:
             raise ReplayError(
                 429,
                 "too_many_replays",
                 f"{len(self._replays)} replays are running (SPOTLIGHT_REPLAY_MAX="
-                f"{self.settings.replay_max}); stop one first",
+                f"{self.settings.replay.max}); stop one first",
             )
         origin, items = self._items_for(plan)
         rid = secrets.token_hex(8)
@@ -189,12 +189,16 @@ class ReplayManager:
                     f"the market was closed on {', '.join(map(str, days))} ({', '.join(names)})",
                 )
             status = self._status(plan, "massive")
-            return "massive", _MassiveItems(source, plan, status, self.settings.levels_s)
+            return "massive", _MassiveItems(source, plan, status, self.settings.analytics.levels_s)
         if wanted == "massive":
             raise ReplayError(400, "bad_origin", "Massive aggregates need MASSIVE_API_KEY")
         bars = self._live_bars(plan)
         items = BarItems(
-            bars, plan.from_ms, plan.to_ms, self._status(plan, "simulated"), self.settings.levels_s
+            bars,
+            plan.from_ms,
+            plan.to_ms,
+            self._status(plan, "simulated"),
+            self.settings.analytics.levels_s,
         )
         if not items.has_data():
             raise ReplayError(
@@ -286,9 +290,9 @@ class ReplayManager:
         return {
             "replays": [r.describe() for r in self._replays.values() if r.owner == owner],
             "limits": {
-                "maxConcurrent": self.settings.replay_max,
+                "maxConcurrent": self.settings.replay.max,
                 "maxSpeed": MAX_SPEED,
-                "maxHours": self.settings.replay_max_hours,
+                "maxHours": self.settings.replay.max_hours,
             },
             "dates": self.dates(),
         }
@@ -339,9 +343,9 @@ class ReplayManager:
             "active": [r.describe() for r in self._replays.values()],
             "recent": [state for _, state in self._recent],
             "limits": {
-                "maxConcurrent": self.settings.replay_max,
-                "maxMb": self.settings.replay_max_mb,
-                "maxHours": self.settings.replay_max_hours,
+                "maxConcurrent": self.settings.replay.max,
+                "maxMb": self.settings.replay.max_mb,
+                "maxHours": self.settings.replay.max_hours,
             },
         }
 

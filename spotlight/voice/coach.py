@@ -31,9 +31,9 @@ class VoiceCoach:
     def __init__(self, settings: Settings, metrics: Metrics, now_ms: Callable[[], int]) -> None:
         self.settings = settings
         self.agent: Agent
-        if settings.voice_url:
+        if settings.voice.url:
             self.agent = RelayAgent(
-                RelayConfig(settings.voice_url, settings.voice_key, settings.voice_timeout_s)
+                RelayConfig(settings.voice.url, settings.voice.key, settings.voice.timeout_s)
             )
         else:
             self.agent = OfflineCoach()
@@ -45,6 +45,6 @@ class VoiceCoach:
             feed,
             out,
             self.stats,
-            max_audio_s=self.settings.voice_max_audio_s,
+            max_audio_s=self.settings.voice.max_audio_s,
             limits={"outBufferBytes": OUT_BUFFER_BYTES, **limits},
         )

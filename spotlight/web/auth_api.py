@@ -41,7 +41,7 @@ def install_auth_routes(app: Quart, service: SpotlightService) -> None:
     async def login() -> Response:
         if not access.enabled:
             return jsonify({"ok": True, "auth": "off"})
-        pin = await _pin_from_body(service.settings.request_timeout_s)
+        pin = await _pin_from_body(service.settings.server.request_timeout_s)
         outcome = access.login_precheck(request.remote_addr)
         if outcome is None:
             # scrypt (~35 ms) in a worker thread, one at a time: never on the event loop.

@@ -39,7 +39,7 @@ def install_replay_routes(app: Quart, service: SpotlightService) -> None:
             MAX_BODY,
             "a replay request",
             '{"date": "2026-11-20"}',
-            service.settings.request_timeout_s,
+            service.settings.server.request_timeout_s,
         )
         return {} if data is None else data
 

@@ -132,9 +132,11 @@ def snapshot_for(
 def new_stream(service: SpotlightService, feed: Feed, framing: Framing, remote: str) -> Stream:
     """Register a stream's session (with its bounded inbox) and its state, unsubscribed."""
     settings = service.settings
-    inbox = ClientInbox(settings.client_queue_bytes, settings.client_queue_age_s)
+    inbox = ClientInbox(settings.streams.client_queue_bytes, settings.streams.client_queue_age_s)
     session = service.clients.open(framing.name, remote, (), inbox)
-    return Stream(feed.hub, session, service.clients, service.metrics, framing, settings.retry_ms)
+    return Stream(
+        feed.hub, session, service.clients, service.metrics, framing, settings.streams.retry_ms
+    )
 
 
 def open_sse_stream(service: SpotlightService, req: SSERequest, remote: str) -> Stream:

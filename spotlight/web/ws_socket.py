@@ -123,7 +123,7 @@ async def serve_ws_socket(
     if endpoint.keepalive is not None:
         ping_s, idle_s = endpoint.keepalive(service.settings)
     else:
-        ping_s, idle_s = None, endpoint.idle_heartbeats * service.settings.heartbeat_s
+        ping_s, idle_s = None, endpoint.idle_heartbeats * service.settings.streams.heartbeat_s
     conn = WSConnection(
         stream,
         inbound,

@@ -94,7 +94,7 @@ def _on_flood(stream: Stream, handler: Handler, limit: int) -> None:
 
 
 def _keepalive(settings: Settings) -> tuple[float, float]:
-    return settings.voice_ping_s, settings.voice_idle_s
+    return settings.voice.ping_s, settings.voice.idle_s
 
 
 def _on_oversized(stream: Stream, handler: Handler, size: int, limit: int) -> None:

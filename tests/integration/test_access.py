@@ -117,7 +117,7 @@ async def test_stream_tokens_open_streams_without_a_cookie(tmp_path: Path) -> No
     async with running_server(**auth_on(tmp_path)) as srv, http(srv.url) as c:
         await login(c)
         body = (await c.get("/api/auth/token")).json()
-        assert body["expiresInS"] == srv.service.settings.stream_token_ttl_s
+        assert body["expiresInS"] == srv.service.settings.auth.stream_token_ttl_s
         async with http(srv.url) as anon:  # no cookie, as a cross-origin client would be
             url = f"/realtime/sse?symbols=SPY&token={body['token']}"
             async with sse(anon, url) as s:

@@ -323,4 +323,5 @@ def test_workers_need_redis_and_say_so() -> None:
         text=True,
         timeout=30,
     )
-    assert bad.returncode == 2 and "SPOTLIGHT_REDIS_URL must start with redis://" in bad.stderr
+    assert bad.returncode == 2
+    assert "SPOTLIGHT_REDIS_URL='http://127.0.0.1:1' must start with redis://" in bad.stderr

@@ -37,7 +37,7 @@ async def _serve_then_stop(service: SpotlightService, stop: trio.Event) -> None:
         )
         async with http(url) as c, sse(c, "/realtime/sse?symbols=SPY") as s:
             await s.until(lambda f: f.event == "tick")
-            with trio.fail_after(FAST.shutdown_grace_s + 3):
+            with trio.fail_after(FAST.server.shutdown_grace_s + 3):
                 stop.set()
                 rest = await s.rest()  # the server ends the response
         assert rest[-1].event == "shutdown"

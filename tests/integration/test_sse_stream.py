@@ -15,7 +15,7 @@ async def test_first_connection_gets_retry_snapshot_then_live_events_with_ids(
     async with virtual_server(mock_clock) as srv, http(srv.url) as c:
         async with sse(c, "/realtime/sse?symbols=SPY,I:SPX&timeframe=5m") as s:
             first = await s.next()
-            assert first.event == "retry" and first.retry == srv.service.settings.retry_ms
+            assert first.event == "retry" and first.retry == srv.service.settings.streams.retry_ms
             snap = await s.next()
             assert snap.event == "snapshot"
             assert snap.epoch == srv.service.epoch.id

@@ -10,7 +10,6 @@ one intended difference is ``status`` (a replay says ``source: "replay"``) plus 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -53,8 +52,7 @@ def _executor() -> InlineExecutor:
 
 
 async def _record_live(data_dir: str, seed: int) -> tuple[list[Event], int]:
-    cfg = replace(
-        FAST,
+    cfg = FAST.derive(
         seed=seed,
         record=True,
         record_fsync=False,
@@ -81,7 +79,7 @@ async def _replay(data_dir: str, to_ms: int, speed: float | None) -> tuple[list[
     store = RecordingStore(Path(data_dir) / "recordings")
     segments = store.segments()
     assert len(segments) == 1
-    plan = ReplayPlan(FAST.symbols, None, segments[0].start_ms, to_ms + 1, speed)
+    plan = ReplayPlan(FAST.market.symbols, None, segments[0].start_ms, to_ms + 1, speed)
     replay = Replay(
         "r1",
         "me",
